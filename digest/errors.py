@@ -1,0 +1,68 @@
+"""Typed errors the CLI turns into one-line messages.
+
+A mistake a user can fix raises a ``DigestError`` subclass; anything else is a bug
+and keeps its traceback. Each class carries what the user needs to find the fault::
+
+    DigestError
+    ├── ContentError(path, line)   issue folders, item files, members files
+    ├── TemplateError(path, line)  Jinja/MJML templates
+    ├── ConfigError                config.toml and DIGEST_* variables
+    ├── HeaderError                CR/LF or malformed values bound for a mail header
+    └── DeliveryError(recipient, reply)  a backend refused or failed
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class DigestError(Exception):
+    """Root of every error a user can act on."""
+
+
+class _Located(DigestError):
+    """An error tied to a file and, where known, a line."""
+
+    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = Path(path) if path is not None else None
+        self.line = line
+
+    def __str__(self) -> str:
+        if self.path is None:
+            return self.message
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: {self.message}"
+
+
+class ContentError(_Located, ValueError):
+    """An issue folder, item file or data file is malformed."""
+
+
+class TemplateError(_Located):
+    """A template is missing, does not parse, or uses an unknown variable."""
+
+
+class ConfigError(DigestError, ValueError):
+    """config.toml or a DIGEST_* override is missing or wrong."""
+
+
+class HeaderError(DigestError, ValueError):
+    """A value bound for a mail header would be unsafe (CR/LF) or malformed."""
+
+
+class DeliveryError(DigestError):
+    """A backend could not deliver; carries the recipient and the provider's reply."""
+
+    def __init__(self, message: str, recipient: str | None = None, reply: str | None = None):
+        super().__init__(message)
+        self.recipient = recipient
+        self.reply = reply
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.recipient:
+            text = f"{self.recipient}: {text}"
+        if self.reply:
+            text = f"{text} (provider said: {self.reply})"
+        return text
