@@ -1,0 +1,116 @@
+"""Item bodies are Markdown: to HTML for the email and web, to wrapped text for the text part.
+
+Raw HTML in Markdown is off: editors write content, template authors write markup, and
+anything else is escaped. Both outputs walk the same parse, so the two parts of a
+message say the same thing (SpamAssassin's MPART_ALT_DIFF penalises parts that differ).
+"""
+from __future__ import annotations
+
+import textwrap
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from markupsafe import Markup
+
+TEXT_WIDTH = 72
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False, "typographer": False})
+
+
+def markdown_to_html(source: str) -> Markup:
+    """Markdown to safe HTML (raw HTML in the source is shown as text)."""
+    return Markup(_parser().render(source or ""))
+
+
+class LinkNotes:
+    """Collects link URLs as numbered footnotes across one text part."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def number(self, url: str) -> int:
+        if url not in self.urls:
+            self.urls.append(url)
+        return self.urls.index(url) + 1
+
+
+def markdown_to_text(source: str, notes: LinkNotes, width: int = TEXT_WIDTH) -> str:
+    """Markdown to plain text: wrapped paragraphs, lists, and links as ``text [n]``."""
+    blocks: list[str] = []
+    prefix_stack: list[str] = []
+    ordinal_stack: list[int] = []
+    for token in _parser().parse(source or ""):
+        if token.type == "bullet_list_open":
+            ordinal_stack.append(0)
+        elif token.type == "ordered_list_open":
+            ordinal_stack.append(int(token.attrGet("start") or 1))
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            ordinal_stack.pop()
+        elif token.type == "list_item_open":
+            if ordinal_stack and ordinal_stack[-1]:
+                prefix_stack.append(f"{ordinal_stack[-1]}. ")
+                ordinal_stack[-1] += 1
+            else:
+                prefix_stack.append("- ")
+        elif token.type == "list_item_close":
+            prefix_stack.pop()
+        elif token.type == "blockquote_open":
+            prefix_stack.append("> ")
+        elif token.type == "blockquote_close":
+            prefix_stack.pop()
+        elif token.type == "inline":
+            blocks.append(_wrap(_inline_text(token, notes), prefix_stack, width))
+        elif token.type in ("fence", "code_block"):
+            blocks.append(textwrap.indent(token.content.rstrip("\n"), "    "))
+        elif token.type == "hr":
+            blocks.append("-" * 20)
+    return "\n\n".join(b for b in blocks if b.strip())
+
+
+def wrap_text(text: str, width: int = TEXT_WIDTH) -> str:
+    """Wrap on spaces only, so words (and runs of CJK text) are never split."""
+    return _wrap(text, [], width)
+
+
+def _wrap(text: str, prefixes: list[str], width: int) -> str:
+    first = "".join(prefixes)
+    rest = "".join(" " * len(p) if p != "> " else p for p in prefixes)
+    lines = []
+    for index, paragraph_line in enumerate(text.split("\n")):
+        lines.append(
+            textwrap.fill(
+                paragraph_line,
+                width=width,
+                initial_indent=first if index == 0 else rest,
+                subsequent_indent=rest,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(lines)
+
+
+def _inline_text(token: Token, notes: LinkNotes) -> str:
+    out: list[str] = []
+    link_stack: list[str] = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type == "softbreak":
+            out.append(" ")
+        elif child.type == "hardbreak":
+            out.append("\n")
+        elif child.type == "link_open":
+            link_stack.append(str(child.attrGet("href") or ""))
+        elif child.type == "link_close":
+            href = link_stack.pop() if link_stack else ""
+            if href:
+                out.append(f" [{notes.number(href)}]")
+        elif child.type == "image":
+            alt = "".join(c.content for c in child.children or []) or child.content
+            out.append(f"[image: {alt}]" if alt else "[image]")
+    return "".join(out)
