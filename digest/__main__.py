@@ -1,0 +1,4 @@
+"""``python -m digest`` runs the CLI."""
+from .cli import main
+
+main()

@@ -1,0 +1,108 @@
+"""The ``digest`` command: a thin shell over the library.
+
+Each command parses its arguments, calls one library function and prints the result.
+A ``DigestError`` becomes one line on stderr and exit status 1 (2 for usage errors,
+from click); anything else is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .build import build_issue
+from .checks import check_issue
+from .config import load_settings
+from .errors import DigestError
+
+
+class DigestGroup(click.Group):
+    """Turns DigestError from any command into a one-line ClickException."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DigestError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=DigestGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="digest")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="DIGEST_CONFIG",
+              help="config.toml to use (default: the nearest one at or above the current folder).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """Build, preview and send newsletter issues kept as files."""
+    ctx.obj = {"config_path": config_path}
+
+
+def settings_from(ctx: click.Context):
+    """Settings are loaded lazily so ``--help`` works even with a broken config."""
+    obj = ctx.find_root().obj
+    if "settings" not in obj:
+        path = obj["config_path"]
+        if path is not None and not path.is_file():
+            raise DigestError(f"{path}: config file not found")
+        obj["settings"] = load_settings(path)
+    return obj["settings"]
+
+
+issue_dir_argument = click.argument("issue_dir", type=click.Path(path_type=Path))
+
+
+@cli.command()
+@issue_dir_argument
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write into (default: build/<slug>/).")
+@click.pass_context
+def build(ctx: click.Context, issue_dir: Path, out_dir: Path | None) -> None:
+    """Render an issue to email.html, email.txt, email.eml and index.html.
+
+    Example:
+
+        digest build issues/2015-10
+    """
+    result = build_issue(issue_dir, settings_from(ctx), out_dir)
+    for kind in ("html", "text", "eml", "web"):
+        click.echo(str(result.files[kind]))
+    size = f"HTML size: {result.html_bytes:,} bytes ({result.html_bytes / result.clip_bytes:.0%} of Gmail's {result.clip_bytes:,}-byte clip limit)"
+    click.echo(size)
+    if result.over_clip_limit:
+        click.echo("warning: Gmail will clip this email; shorten it or split the issue", err=True)
+
+
+@cli.command()
+@issue_dir_argument
+@click.pass_context
+def check(ctx: click.Context, issue_dir: Path) -> None:
+    """Validate an issue without writing anything: exit 1 if there are errors.
+
+    Example:
+
+        digest check issues/2015-10
+    """
+    findings = check_issue(issue_dir, settings_from(ctx))
+    for finding in findings:
+        click.echo(str(finding), err=True)
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    summary = f"{issue_dir}: {errors} error(s), {warnings} warning(s)"
+    if errors:
+        raise click.exceptions.Exit(_fail(summary))
+    click.echo(summary if findings else f"{issue_dir}: ok")
+
+
+def _fail(summary: str) -> int:
+    click.echo(summary, err=True)
+    return 1
+
+
+def main() -> None:
+    cli(prog_name="digest")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
