@@ -1,0 +1,86 @@
+"""Shared fixtures: the repository's own config and the seed issue, and a builder of
+small issue folders for the error corpus."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from digest.config import load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+SEED_ISSUE = REPO / "issues" / "2015-10"
+SEED_TEXT = REPO.parent / "shared" / "seed-iclei-japan-news.txt"
+
+
+@pytest.fixture(autouse=True)
+def _clean_digest_environment(monkeypatch):
+    """Tests must not see a developer's DIGEST_* overrides."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("DIGEST_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def settings():
+    return load_settings(REPO / "config.toml", environ={})
+
+
+@pytest.fixture
+def seed_items() -> list[tuple[str, str]]:
+    """(title, body) pairs straight from the seed page, in its order."""
+    text = SEED_TEXT.read_text(encoding="utf-8")
+    blocks = [b.strip("\n") for b in text.split("\n\n\n") if b.strip()]
+    assert blocks[0] == "ICLEI Japan News"
+    return [tuple(block.split("\n\n", 1)) for block in blocks[1:]]
+
+
+@pytest.fixture
+def seed_copy(tmp_path) -> Path:
+    """A private copy of the seed issue to edit."""
+    target = tmp_path / "issues" / "2015-10"
+    shutil.copytree(SEED_ISSUE, target)
+    return target
+
+
+MINIMAL_ISSUE_TOML = '''title = "Test issue"
+date = 2026-01-31
+subject = "Test subject"
+preheader = "Preheader"
+
+[[sections]]
+title = "News"
+items = ["one.md"]
+'''
+
+MINIMAL_ITEM = '''+++
+title = "Item one"
+link = "https://example.org/one"
++++
+Body of item one.
+'''
+
+
+@pytest.fixture
+def make_issue(tmp_path):
+    """Write an issue folder from {filename: text}; defaults give a valid issue."""
+
+    def make(files: dict[str, str | bytes | None] | None = None, name: str = "test-issue") -> Path:
+        folder = tmp_path / name
+        folder.mkdir(parents=True, exist_ok=True)
+        contents: dict[str, str | bytes | None] = {"issue.toml": MINIMAL_ISSUE_TOML, "one.md": MINIMAL_ITEM}
+        contents.update(files or {})
+        for filename, text in contents.items():
+            if text is None:
+                continue
+            path = folder / filename
+            if isinstance(text, bytes):
+                path.write_bytes(text)
+            else:
+                path.write_text(text, encoding="utf-8")
+        return folder
+
+    return make
