@@ -9,6 +9,7 @@ and keeps its traceback. Each class carries what the user needs to find the faul
     ├── ConfigError                config.toml and DIGEST_* variables
     ├── HeaderError                CR/LF or malformed values bound for a mail header
     └── DeliveryError(recipient, reply)  a backend refused or failed
+        └── TemporaryDeliveryError(retry_after)  worth retrying later (4xx SMTP, 429/5xx, timeouts)
 """
 from __future__ import annotations
 
@@ -66,3 +67,11 @@ class DeliveryError(DigestError):
         if self.reply:
             text = f"{text} (provider said: {self.reply})"
         return text
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """A failure worth retrying: the send loop backs off (honouring ``retry_after``)."""
+
+    def __init__(self, message: str, recipient: str | None = None, reply: str | None = None, retry_after: float | None = None):
+        super().__init__(message, recipient, reply)
+        self.retry_after = retry_after
