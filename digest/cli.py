@@ -91,13 +91,9 @@ def check(ctx: click.Context, issue_dir: Path) -> None:
     warnings = len(findings) - errors
     summary = f"{issue_dir}: {errors} error(s), {warnings} warning(s)"
     if errors:
-        raise click.exceptions.Exit(_fail(summary))
+        click.echo(summary, err=True)
+        ctx.exit(1)
     click.echo(summary if findings else f"{issue_dir}: ok")
-
-
-def _fail(summary: str) -> int:
-    click.echo(summary, err=True)
-    return 1
 
 
 def main() -> None:
