@@ -17,6 +17,7 @@ from .build import build_issue
 from .checks import check_issue
 from .config import load_settings
 from .errors import DigestError
+from .preview import create_server
 
 
 class DigestGroup(click.Group):
@@ -94,6 +95,34 @@ def check(ctx: click.Context, issue_dir: Path) -> None:
         click.echo(summary, err=True)
         ctx.exit(1)
     click.echo(summary if findings else f"{issue_dir}: ok")
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default: [preview] host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port (default: [preview] port; 0 picks a free one).")
+@click.option("--member", "member_email", metavar="EMAIL",
+              help="Personalise for this member of the members file (default: the sample member in config.toml).")
+@click.pass_context
+def preview(ctx: click.Context, host: str | None, port: int | None, member_email: str | None) -> None:
+    """Serve a live-reloading preview of the issues in the browser until Ctrl-C.
+
+    Example:
+
+        digest preview --port 8025 --member aiko.tanaka@example.org
+    """
+    settings = settings_from(ctx)
+    try:
+        server = create_server(settings, host, port, member_email)
+    except OSError as exc:
+        where = f"{host or settings.table('preview')['host']}:{settings.table('preview')['port'] if port is None else port}"
+        raise click.ClickException(f"cannot listen on {where}: {exc.strerror or exc}") from None
+    click.echo(f"Previewing {settings.issues_dir} at {server.url} (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        server.server_close()
 
 
 def main() -> None:
