@@ -158,7 +158,7 @@ class PreviewServer(ThreadingHTTPServer):
         return name.lower() in LOOPBACK_NAMES | {host}
 
     def serve_in_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="digest-preview", daemon=True)
+        thread = threading.Thread(target=self.serve_forever, args=(0.05,), name="digest-preview", daemon=True)
         thread.start()
         return thread
 

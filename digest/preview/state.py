@@ -188,7 +188,7 @@ class PreviewState:
                 return cached
             folder = self.settings.issues_dir / slug
             try:
-                env = self._environment()
+                env = self.environment()
             except DigestError as exc:
                 preview = IssuePreview(slug, version, (), 0.0, self.settings.clip_bytes, self.member, error=str(exc))
             else:
@@ -196,7 +196,7 @@ class PreviewState:
             self._cache[slug] = preview
             return preview
 
-    def _environment(self) -> jinja2.Environment:
+    def environment(self) -> jinja2.Environment:
         """Reuse the compiled templates until a template changes or config moves the folder."""
         templates_dir = self.settings.templates_dir
         key = f"{templates_dir}:{fingerprint(templates_dir)}"
