@@ -17,7 +17,7 @@ from .build import build_issue
 from .checks import check_issue
 from .config import load_settings
 from .errors import DigestError
-from .preview import create_server
+from .preview import create_server, is_loopback, listen_address
 
 
 class DigestGroup(click.Group):
@@ -111,12 +111,14 @@ def preview(ctx: click.Context, host: str | None, port: int | None, member_email
         digest preview --port 8025 --member aiko.tanaka@example.org
     """
     settings = settings_from(ctx)
+    host, port = listen_address(settings, host, port)
     try:
         server = create_server(settings, host, port, member_email)
     except OSError as exc:
-        where = f"{host or settings.table('preview')['host']}:{settings.table('preview')['port'] if port is None else port}"
-        raise click.ClickException(f"cannot listen on {where}: {exc.strerror or exc}") from None
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     click.echo(f"Previewing {settings.issues_dir} at {server.url} (Ctrl-C to stop)")
+    if not is_loopback(host):
+        click.echo(f"warning: listening on {host}: anyone who can reach it can read the drafts", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

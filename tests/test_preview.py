@@ -270,6 +270,17 @@ def test_cli_unknown_member_is_one_line_error():
     assert proc.stderr.strip().splitlines() == [f"Error: {REPO / 'members.example.csv'}: no member with address 'nobody@example.org'"]
 
 
+def test_cli_port_in_use_is_one_line_error():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "digest", "preview", "--port", str(port)],
+                              cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+
+
 def chromium(tmp_path: Path, *args: str) -> str:
     profile = tmp_path / f"chromium-profile-{time.monotonic_ns()}"
     proc = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],

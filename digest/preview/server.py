@@ -63,6 +63,7 @@ class PreviewApp:
     def respond(self, raw_path: str) -> Response:
         if not raw_path.startswith("/") or raw_path.startswith("//"):
             return self.not_found()
+        self.state.refresh_settings()
         segments = [unquote(part) for part in urlsplit(raw_path).path[1:].split("/")]
         if segments in ([""], ["index.html"]):
             return self.index()
@@ -77,7 +78,6 @@ class PreviewApp:
         return self.not_found()
 
     def index(self) -> Response:
-        self.state.refresh_settings()
         version = self.state.version()
         previews = [self.state.preview(slug) for slug in self.state.slugs()]
         return self.render("index.html", version=version, version_url="/version", previews=previews)
@@ -152,7 +152,7 @@ class PreviewServer(ThreadingHTTPServer):
         """On loopback, refuse other Host names, so a web page cannot reach the
         preview through DNS rebinding."""
         host = self.server_address[0]
-        if not _is_loopback(host):
+        if not is_loopback(host):
             return True
         name = host_header.rsplit(":", 1)[0] if not host_header.endswith("]") else host_header
         return name.lower() in LOOPBACK_NAMES | {host}
@@ -163,7 +163,13 @@ class PreviewServer(ThreadingHTTPServer):
         return thread
 
 
-def _is_loopback(host: str) -> bool:
+def listen_address(settings: Settings, host: str | None = None, port: int | None = None) -> tuple[str, int]:
+    """``host`` and ``port``, or [preview] host and port from config (127.0.0.1 by default)."""
+    preview = settings.table("preview")
+    return (host if host is not None else str(preview["host"]), port if port is not None else int(preview["port"]))
+
+
+def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -171,9 +177,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def create_server(settings: Settings, host: str | None = None, port: int | None = None, member: str | None = None) -> PreviewServer:
-    """A preview server bound to ``host``:``port`` ([preview] in config by default; port 0
-    picks a free one). ``member`` is an address from the members file to personalise for."""
-    preview = settings.table("preview")
+    """A preview server bound to ``listen_address`` (port 0 picks a free one); ``member``
+    is an address from the members file to personalise for. Raises OSError if it cannot bind."""
     state = PreviewState(settings, member)
-    address = (host if host is not None else str(preview["host"]), port if port is not None else int(preview["port"]))
-    return PreviewServer(address, PreviewApp(state))
+    return PreviewServer(listen_address(settings, host, port), PreviewApp(state))

@@ -50,7 +50,12 @@ def fingerprint(*roots: Path | None) -> str:
 
 
 def with_dark_scheme(html: str) -> str:
-    """The email with ``color-scheme: dark`` declared, placed last in <head> so it wins."""
+    """The email with ``color-scheme: dark`` declared, placed last in <head> so it wins.
+
+    This darkens the document's own defaults (canvas, scrollbars). What makes the
+    email's ``prefers-color-scheme: dark`` rules match is the page's ``<iframe>`` having
+    ``color-scheme: dark``: browsers take a frame's preferred scheme from its embedding
+    element (CSS Color Adjust), which tests/test_preview.py checks in chromium."""
     match = _HEAD_END.search(html)
     if match is None:
         return DARK_HEAD + html
