@@ -140,7 +140,8 @@ def test_unknown_member_is_an_error_naming_the_members_file(settings):
 
 def test_an_edited_item_is_served_on_the_next_request_and_changes_the_version(project, served):
     before = get(served, f"/issues/{SLUG}/version").text
-    assert f'data-version="{before}"' in get(served, f"/issues/{SLUG}/").text
+    page = get(served, f"/issues/{SLUG}/").text
+    assert f'data-version="{before}" data-version-url="/issues/{SLUG}/version"' in page
     edit(project / "issues" / SLUG / CAFE_ITEM, "The fourth session", "The FOURTH session, freshly edited,")
     assert get(served, f"/issues/{SLUG}/version").text != before
     assert "The FOURTH session, freshly edited," in get(served, f"/issues/{SLUG}/email.html").text
