@@ -2,8 +2,10 @@
 headless chromium; edits to a private copy of the seed issue show up on the next fetch."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -322,3 +324,37 @@ def test_in_chromium_the_phone_check_reports_an_email_wider_than_the_screen(proj
     phone = measurements(dom)["phone-fit"]
     assert int(phone["scroll-width"]) > int(phone["client-width"])
     assert "scrolls sideways" in dom
+
+
+def wait_until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@needs_chromium
+def test_in_chromium_an_open_page_reloads_itself_after_an_edit(project, served, tmp_path):
+    requested: list[tuple[float, str]] = []
+    respond = served.app.respond
+
+    def recording(raw_path: str):
+        requested.append((time.monotonic(), raw_path))
+        return respond(raw_path)
+
+    served.app.respond = recording
+    page_path = f"/issues/{SLUG}/"
+    browser = subprocess.Popen(
+        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--remote-debugging-port=0", served.url + page_path.lstrip("/")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert wait_until(lambda: any(path.endswith("/version") for _, path in requested), 30), "the page never polled"
+        edited = time.monotonic()
+        edit(project / "issues" / SLUG / CAFE_ITEM, "The fourth session", "The reloaded session")
+        assert wait_until(lambda: any(t > edited and path == page_path for t, path in requested), 10), "the page did not reload"
+    finally:
+        os.killpg(browser.pid, signal.SIGTERM)
+        browser.wait(10)
+    assert "The reloaded session" in get(served, f"/issues/{SLUG}/email.html").text
