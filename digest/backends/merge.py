@@ -18,17 +18,17 @@ from ..render.slots import escape_html
 
 
 def split_for_merge(messages: Sequence[OutgoingMessage]) -> list[list[OutgoingMessage]]:
-    """Groups that can share one body: same factory, each address once (values are
-    keyed by address), in first-seen order."""
+    """Groups that can share one body: same factory, each address once, ignoring case
+    (values are keyed by address), in first-seen order."""
     groups: list[tuple[MessageFactory, set[str], list[OutgoingMessage]]] = []
     for message in messages:
         for factory, seen, group in groups:
-            if factory is message.factory and message.recipient not in seen:
-                seen.add(message.recipient)
+            if factory is message.factory and message.recipient.lower() not in seen:
+                seen.add(message.recipient.lower())
                 group.append(message)
                 break
         else:
-            groups.append((message.factory, {message.recipient}, [message]))
+            groups.append((message.factory, {message.recipient.lower()}, [message]))
     return [group for _, _, group in groups]
 
 
