@@ -30,13 +30,13 @@ def test_every_http_backend_is_registered_with_one_line():
 
 @pytest.mark.parametrize("name", HTTP_BACKENDS)
 def test_batch_is_delivered_in_the_providers_documented_format(name, provider_backend, seed_factory):
-    batch = members(seed_factory, DOCUMENTED_LIMITS[name])[:3]
+    batch = members(seed_factory, min(3, DOCUMENTED_LIMITS[name]))
     backend, server = provider_backend(name)
     with backend:
         results = backend.send_batch(batch)
     assert [r.recipient for r in results] == [m.recipient for m in batch]
     assert all(r.status.delivered and r.message_id for r in results)
-    assert len(server.requests) == len(batch) if name == "ses" else len(server.requests) == 1
+    assert len(server.requests) == 1
 
 
 @pytest.mark.parametrize("name", HTTP_BACKENDS)
@@ -108,7 +108,7 @@ def test_timeout_is_temporary(name, provider_backend, seed_factory):
         backend.send_batch(members(seed_factory, 1))
 
 
-def test_unreachable_provider_is_temporary(provider_backend, seed_factory, settings):
+def test_unreachable_provider_is_temporary(provider_backend, seed_factory):
     backend, server = provider_backend("postmark")
     server.stop()
     with backend, pytest.raises(TemporaryDeliveryError, match="cannot reach"):

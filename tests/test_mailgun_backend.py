@@ -59,7 +59,7 @@ def test_messages_that_cannot_share_a_body_go_in_separate_calls_and_results_keep
     assert [r.recipient for r in results] == [m.recipient for m in batch]
 
 
-def test_the_sending_domain_defaults_to_the_from_address_domain(provider_backend, settings, monkeypatch):
+def test_the_sending_domain_defaults_to_the_from_address_domain(provider_backend, settings):
     provider_backend("mailgun")  # puts the key in the environment
     backend = get_backend(with_table(settings, "mailgun", domain=""), "mailgun")
     assert backend.domain == DOMAIN

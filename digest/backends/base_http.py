@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -138,12 +139,13 @@ class HttpBackend(Backend):
             raise DeliveryError(f"{self.name} answered for {len(results)} of {len(messages)} messages", reply=reply_text(response))
         return results
 
+    @abstractmethod
     def build_request(self, messages: Sequence[OutgoingMessage]) -> HttpRequest:
-        raise NotImplementedError
+        """The provider's request for messages that go in one call."""
 
+    @abstractmethod
     def parse(self, response: requests.Response, messages: Sequence[OutgoingMessage]) -> list[RecipientResult]:
         """Results from a 2xx reply, one per message in order."""
-        raise NotImplementedError
 
     def refused(self, response: requests.Response, messages: Sequence[OutgoingMessage]) -> list[RecipientResult]:
         """HTTP 400/422: one message is refused for good; a refused batch is an error."""
