@@ -72,6 +72,14 @@ def test_ses_error_types_map_to_member_failure_retry_or_stop(kind, outcome, prov
             assert outcome is TemporaryDeliveryError or not isinstance(caught.value, TemporaryDeliveryError)
 
 
+def test_error_type_in_the_body_is_read_when_the_header_is_missing(provider_backend, seed_factory):
+    backend, server = provider_backend("ses")
+    server.queued.append(Reply(400, {"__type": "com.amazonaws.ses#MessageRejected", "message": "Email address is invalid"}))
+    with backend:
+        [result] = backend.send_batch([seed_factory.personalise("member@example.org")])
+    assert result.status is Status.PERMANENT and result.reason.startswith("MessageRejected:")
+
+
 def test_default_endpoint_is_the_regional_ses_api(provider_backend, settings):
     provider_backend("ses")  # puts the keys in the environment
     backend = get_backend(with_table(settings, "ses", region="ap-northeast-1"), "ses")

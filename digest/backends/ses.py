@@ -69,10 +69,23 @@ class SesBackend(HttpBackend):
         return [RecipientResult(messages[0].recipient, Status.SENT, str(reply["MessageId"]))]
 
     def refused(self, response: requests.Response, messages: Sequence[OutgoingMessage]) -> list[RecipientResult]:
-        kind = response.headers.get("x-amzn-ErrorType", "").partition(":")[0]
+        kind = _error_type(response)
         reason = f"{kind}: {reply_text(response)}" if kind else reply_text(response)
         if kind == "MessageRejected":
             return [RecipientResult(messages[0].recipient, Status.PERMANENT, reason=reason)]
         if kind in _RETRYABLE:
             raise TemporaryDeliveryError(f"ses is throttling ({kind})", reply=reply_text(response))
         raise DeliveryError(f"ses refused the request ({kind or 'HTTP ' + str(response.status_code)})", reply=reply_text(response))
+
+
+def _error_type(response: requests.Response) -> str:
+    """SES's error name: the x-amzn-ErrorType header, else ``__type``/``code`` in the body."""
+    header = response.headers.get("x-amzn-ErrorType", "")
+    if header:
+        return header.partition(":")[0]
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    name = str(body.get("__type") or body.get("code") or "") if isinstance(body, dict) else ""
+    return name.rpartition("#")[2]
