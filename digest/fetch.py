@@ -2,8 +2,8 @@
 cannot hang a command, fill memory or bounce it around forever.
 
 Every request names us in its User-Agent, follows at most ``[fetch] max_redirects``
-redirects, gives up after ``[fetch] timeout`` seconds in total (not just per read, so
-a server dripping one byte a second is cut off too), and reads at most
+redirects, gives up soon after ``[fetch] timeout`` seconds in total (not just per
+read, so a server dripping one byte a second is cut off too), and reads at most
 ``[fetch] max_bytes`` of the body.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from email.message import Message
 
 import requests
+import urllib3
 
 from . import __version__
 from .config import Settings
@@ -76,12 +77,12 @@ def fetch(url: str, limits: FetchLimits, accept: str = "*/*", session: requests.
         with session.get(url, headers={"Accept": accept}, timeout=limits.timeout, stream=True) as response:
             if response.status_code >= 400:
                 raise FetchError(f"HTTP {response.status_code} {response.reason or ''}".rstrip(), url)
-            body, truncated = _read_capped(response, limits.max_bytes, deadline, url)
+            body, truncated = _read_capped(response, limits.max_bytes, deadline)
             content_type, charset = parse_content_type(response.headers.get("Content-Type", ""))
             return Fetched(url, response.url, response.status_code, content_type, charset, body, truncated)
     except requests.exceptions.TooManyRedirects:
         raise FetchError(f"more than {limits.max_redirects} redirects (a redirect loop?)", url) from None
-    except requests.exceptions.Timeout:
+    except (requests.exceptions.Timeout, urllib3.exceptions.ReadTimeoutError):
         raise FetchError(f"timed out after {limits.timeout:g} s", url) from None
     except requests.exceptions.InvalidSchema:
         raise FetchError("only http and https URLs can be fetched", url) from None
@@ -91,22 +92,28 @@ def fetch(url: str, limits: FetchLimits, accept: str = "*/*", session: requests.
         raise FetchError(f"cannot connect ({_reason(exc)})", url) from None
     except requests.exceptions.RequestException as exc:
         raise FetchError(f"request failed ({_reason(exc)})", url) from None
+    except urllib3.exceptions.HTTPError as exc:
+        raise FetchError(f"connection broken while reading ({_reason(exc)})", url) from None
     finally:
         if own:
             session.close()
 
 
-def _read_capped(response: requests.Response, max_bytes: int, deadline: float, url: str) -> tuple[bytes, bool]:
+def _read_capped(response: requests.Response, max_bytes: int, deadline: float) -> tuple[bytes, bool]:
+    """Read with ``read1`` (whatever has arrived) so the deadline is checked between
+    small reads; iter_content would wait for a full chunk from a dripping server."""
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_content(_CHUNK):
+    while True:
         if time.monotonic() > deadline:
             raise requests.exceptions.Timeout()
+        chunk = response.raw.read1(_CHUNK, decode_content=True)
+        if not chunk:
+            return b"".join(chunks), False
         chunks.append(chunk)
         size += len(chunk)
         if size > max_bytes:
             return b"".join(chunks)[:max_bytes], True
-    return b"".join(chunks), False
 
 
 def parse_content_type(header: str) -> tuple[str, str]:

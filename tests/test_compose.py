@@ -200,7 +200,8 @@ def test_add_decodes_a_page_whose_header_names_an_unknown_charset(newsroom, issu
     ({"status": 302, "headers": {"Location": "{base}/loop"}}, "/loop", "redirects (a redirect loop?)"),
     ({"body": b"\x89PNG", "content_type": "image/png"}, "/logo.png", "not an HTML page (Content-Type: image/png)"),
     ({"body": ARTICLE.encode(), "delay": 3.0}, "/slow", "timed out after 0.5 s"),
-], ids=["not-found", "redirect-loop", "not-html", "timeout"])
+    ({"body": ARTICLE.encode(), "drip": 0.05}, "/drip", "timed out after 0.5 s"),
+], ids=["not-found", "redirect-loop", "not-html", "slow-to-answer", "dripping-body"])
 def test_add_failure_is_one_line_naming_the_url_and_writes_nothing(newsroom, issue, website, route, url_path, words):  # noqa: F811
     website.add(url_path, **route)
     before = snapshot(issue)

@@ -23,6 +23,7 @@ class Route:
     delay: float = 0.0
     head_status: int | None = None
     stream_bytes: int = 0  # after ``body``, send this many filler bytes without a Content-Length
+    drip: float = 0.0  # send ``body`` one byte at a time, this many seconds apart
 
 
 @dataclass
@@ -81,7 +82,19 @@ class Website:
                 self.send_header("Content-Length", str(len(route.body)))
                 self.end_headers()
                 if not head:
+                    self._write(route)
+
+            def _write(self, route: Route) -> None:
+                if not route.drip:
                     self.wfile.write(route.body)
+                    return
+                try:
+                    for index in range(len(route.body)):
+                        self.wfile.write(route.body[index:index + 1])
+                        self.wfile.flush()
+                        time.sleep(route.drip)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
 
             def _stream(self, route: Route) -> None:
                 try:
