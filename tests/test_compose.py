@@ -17,7 +17,14 @@ from digest.config import load_settings
 from digest.content import load_issue
 
 from .conftest import REPO
-from .website import website  # noqa: F401  (pytest fixture)
+from .website import running_website
+
+
+@pytest.fixture
+def website():
+    with running_website() as site:
+        yield site
+
 
 ARTICLE = """<!doctype html>
 <html><head>
@@ -63,7 +70,7 @@ ITEM = '+++\ntitle = "{title}"\nlink = "{link}"\n+++\nBody.\n'
 
 
 @pytest.fixture
-def newsroom(tmp_path, website):  # noqa: F811
+def newsroom(tmp_path, website):
     """A config.toml whose issues live in tmp_path/issues and whose feeds are on the test server."""
     config = tmp_path / "config.toml"
     text = (REPO / "config.toml").read_text(encoding="utf-8")
@@ -125,7 +132,7 @@ def test_new_rejects_unsafe_names_and_titles_in_one_line(newsroom, tmp_path, arg
 
 # --- digest add ---------------------------------------------------------------------
 
-def test_add_writes_an_item_from_open_graph_tags_and_keeps_issue_toml_comments(newsroom, issue, website):  # noqa: F811
+def test_add_writes_an_item_from_open_graph_tags_and_keeps_issue_toml_comments(newsroom, issue, website):
     url = website.add_page("/news/solar?utm=x", ARTICLE)
     website.add_page("/news/solar", ARTICLE)
     result = digest(newsroom, "add", str(issue), website.url("/news/solar?utm=x"), "--section", "News")
@@ -144,7 +151,7 @@ def test_add_writes_an_item_from_open_graph_tags_and_keeps_issue_toml_comments(n
     assert website.seen[-1].headers["User-Agent"].startswith("digest/")
 
 
-def test_add_defaults_to_the_last_section_and_creates_a_named_one(newsroom, issue, website):  # noqa: F811
+def test_add_defaults_to_the_last_section_and_creates_a_named_one(newsroom, issue, website):
     website.add_page("/a", ARTICLE.replace("Solar roofs for every school", "First"))
     website.add_page("/b", ARTICLE.replace("Solar roofs for every school", "Second"))
     assert digest(newsroom, "add", str(issue), website.url("/a")).exit_code == 0
@@ -156,7 +163,7 @@ def test_add_defaults_to_the_last_section_and_creates_a_named_one(newsroom, issu
     assert (issue / "issue.toml").read_text(encoding="utf-8").startswith(ISSUE_TOML.split("[[sections]]")[0])
 
 
-def test_add_stores_hostile_page_text_as_inert_plain_text(newsroom, issue, website):  # noqa: F811
+def test_add_stores_hostile_page_text_as_inert_plain_text(newsroom, issue, website):
     website.add_page("/hostile", HOSTILE)
     result = digest(newsroom, "add", str(issue), website.url("/hostile"))
     assert result.exit_code == 0, result.output
@@ -177,7 +184,7 @@ def test_add_stores_hostile_page_text_as_inert_plain_text(newsroom, issue, websi
     assert [(f.severity, f.line, f.message.split(":")[0]) for f in warnings] == [("warning", 2, "title contains '{{'")]
 
 
-def test_add_reads_a_huge_page_only_up_to_the_size_cap(newsroom, issue, website):  # noqa: F811
+def test_add_reads_a_huge_page_only_up_to_the_size_cap(newsroom, issue, website):
     head = ARTICLE.split("<body>")[0].encode() + b"<body>"
     website.add("/huge", body=head, stream_bytes=200_000_000)
     result = digest(newsroom, "add", str(issue), website.url("/huge"), env={"DIGEST_FETCH_MAX_BYTES": "100000"})
@@ -187,7 +194,7 @@ def test_add_reads_a_huge_page_only_up_to_the_size_cap(newsroom, issue, website)
     assert website.streamed < 100_000_000
 
 
-def test_add_decodes_a_page_whose_header_names_an_unknown_charset(newsroom, issue, website):  # noqa: F811
+def test_add_decodes_a_page_whose_header_names_an_unknown_charset(newsroom, issue, website):
     page = '<html><head><meta charset="windows-1252"><title>Caf\xe9 \x93quoted\x94</title></head></html>'.encode("latin-1")
     website.add("/latin", body=page, content_type="text/html; charset=klingon")
     result = digest(newsroom, "add", str(issue), website.url("/latin"))
@@ -202,7 +209,7 @@ def test_add_decodes_a_page_whose_header_names_an_unknown_charset(newsroom, issu
     ({"body": ARTICLE.encode(), "delay": 3.0}, "/slow", "timed out after 0.5 s"),
     ({"body": ARTICLE.encode(), "drip": 0.05}, "/drip", "timed out after 0.5 s"),
 ], ids=["not-found", "redirect-loop", "not-html", "slow-to-answer", "dripping-body"])
-def test_add_failure_is_one_line_naming_the_url_and_writes_nothing(newsroom, issue, website, route, url_path, words):  # noqa: F811
+def test_add_failure_is_one_line_naming_the_url_and_writes_nothing(newsroom, issue, website, route, url_path, words):
     website.add(url_path, **route)
     before = snapshot(issue)
     result = digest(newsroom, "add", str(issue), website.url(url_path), env={"DIGEST_FETCH_TIMEOUT": "0.5"})
@@ -219,7 +226,7 @@ def test_add_to_an_unreachable_server_is_one_line_and_writes_nothing(newsroom, i
     assert snapshot(issue) == before
 
 
-def test_add_to_a_broken_issue_toml_names_the_file_before_fetching(newsroom, issue, website):  # noqa: F811
+def test_add_to_a_broken_issue_toml_names_the_file_before_fetching(newsroom, issue, website):
     website.add_page("/article", ARTICLE)
     (issue / "issue.toml").write_text('title = "x"\nsections = [\n', encoding="utf-8")
     before = snapshot(issue)
@@ -279,12 +286,12 @@ def two_issues(tmp_path, issue):
     return february
 
 
-def serve_feeds(website):  # noqa: F811
+def serve_feeds(website):
     website.add("/feed.rss", body=RSS.format(base=website.base).encode(), content_type="application/rss+xml")
     website.add("/feed.atom", body=ATOM.format(base=website.base).encode(), content_type="application/atom+xml")
 
 
-def test_pull_adds_drafts_for_new_entries_since_the_previous_issue(newsroom, two_issues, website):  # noqa: F811
+def test_pull_adds_drafts_for_new_entries_since_the_previous_issue(newsroom, two_issues, website):
     serve_feeds(website)
     result = digest(newsroom, "pull", str(two_issues))
     assert result.exit_code == 0, result.output
@@ -302,7 +309,7 @@ def test_pull_adds_drafts_for_new_entries_since_the_previous_issue(newsroom, two
     assert len(load_issue(two_issues).items) == 4
 
 
-def test_pull_into_the_first_issue_takes_every_entry(newsroom, tmp_path, website):  # noqa: F811
+def test_pull_into_the_first_issue_takes_every_entry(newsroom, tmp_path, website):
     serve_feeds(website)
     digest(newsroom, "new", "2025-01", "--date", "2025-01-31")
     result = digest(newsroom, "pull", str(tmp_path / "issues" / "2025-01"))
@@ -310,7 +317,7 @@ def test_pull_into_the_first_issue_takes_every_entry(newsroom, tmp_path, website
     assert "5 draft item(s) from 2 feed(s) (no earlier issue: all entries)" in result.output
 
 
-def test_pulled_drafts_are_warnings_naming_the_draft_line(newsroom, two_issues, website):  # noqa: F811
+def test_pulled_drafts_are_warnings_naming_the_draft_line(newsroom, two_issues, website):
     serve_feeds(website)
     digest(newsroom, "pull", str(two_issues))
     findings = check_issue(two_issues, load_settings(newsroom, environ={}))
@@ -325,7 +332,7 @@ def test_pulled_drafts_are_warnings_naming_the_draft_line(newsroom, two_issues, 
     ({"status": 500, "body": b"oops"}, "HTTP 500"),
     ({"body": b"<html><body>not a feed</body></html>", "content_type": "text/html"}, "not an RSS or Atom feed"),
 ], ids=["server-error", "html-not-feed"])
-def test_pull_with_a_broken_feed_is_one_line_and_writes_nothing(newsroom, two_issues, website, route, words):  # noqa: F811
+def test_pull_with_a_broken_feed_is_one_line_and_writes_nothing(newsroom, two_issues, website, route, words):
     serve_feeds(website)
     website.add("/feed.atom", **route)
     before = snapshot(two_issues)
@@ -336,7 +343,7 @@ def test_pull_with_a_broken_feed_is_one_line_and_writes_nothing(newsroom, two_is
     assert snapshot(two_issues) == before
 
 
-def test_pull_refuses_a_feed_over_the_size_cap(newsroom, two_issues, website):  # noqa: F811
+def test_pull_refuses_a_feed_over_the_size_cap(newsroom, two_issues, website):
     serve_feeds(website)
     before = snapshot(two_issues)
     result = digest(newsroom, "pull", str(two_issues), env={"DIGEST_FETCH_MAX_BYTES": "300"})

@@ -2,6 +2,7 @@
 names the file and line of each broken one."""
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from digest.checks import check_issue
@@ -9,7 +10,14 @@ from digest.cli import cli
 from digest.config import load_settings
 
 from .conftest import MINIMAL_ISSUE_TOML, REPO
-from .website import website  # noqa: F401  (pytest fixture)
+from .website import running_website
+
+
+@pytest.fixture
+def website():
+    with running_website() as site:
+        yield site
+
 
 FAST = {"DIGEST_LINKCHECK_TIMEOUT": "0.3"}
 
@@ -19,7 +27,7 @@ def item(link: str, image: str = "") -> str:
     return f'+++\ntitle = "An item"\nlink = "{link}"\n{picture}+++\nBody.\n'
 
 
-def links_issue(make_issue, website):  # noqa: F811
+def links_issue(make_issue, website):
     website.add_page("/ok", "<p>fine</p>")
     website.add_page("/moved", "", status=301, headers={"Location": "{base}/ok"})
     website.add_page("/no-head", "<p>GET only</p>", head_status=405)
@@ -40,7 +48,7 @@ def links_issue(make_issue, website):  # noqa: F811
     return make_issue(files)
 
 
-def test_check_links_reports_each_broken_link_at_its_file_and_line(make_issue, website):  # noqa: F811
+def test_check_links_reports_each_broken_link_at_its_file_and_line(make_issue, website):
     folder = links_issue(make_issue, website)
     settings = load_settings(REPO / "config.toml", environ=FAST)
     broken = [(f.path.name, f.line, f.message) for f in check_issue(folder, settings, links=True) if "broken" in f.message]
@@ -56,14 +64,14 @@ def test_check_links_reports_each_broken_link_at_its_file_and_line(make_issue, w
     assert all(s.headers["User-Agent"].startswith("digest/") for s in website.seen)
 
 
-def test_check_without_links_makes_no_requests(make_issue, website, settings):  # noqa: F811
+def test_check_without_links_makes_no_requests(make_issue, website, settings):
     folder = links_issue(make_issue, website)
     findings = check_issue(folder, settings)
     assert website.seen == []
     assert not any("broken" in f.message for f in findings)
 
 
-def test_check_links_cli_exits_1_and_prints_path_and_line(make_issue, website):  # noqa: F811
+def test_check_links_cli_exits_1_and_prints_path_and_line(make_issue, website):
     website.add_page("/ok", "<p>fine</p>")
     folder = make_issue({"one.md": item(website.url("/nowhere"))})
     result = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "check", str(folder), "--links"], env=FAST)

@@ -8,10 +8,11 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
 
-import pytest
 
 
 @dataclass
@@ -124,10 +125,13 @@ class Website:
         return self.add(path, body=html.encode("utf-8"), **route)
 
 
-@pytest.fixture
-def website():
+@contextmanager
+def running_website() -> Iterator[Website]:
+    """A started Website, shut down on exit (test modules wrap this in a fixture)."""
     site = Website()
     site.thread.start()
-    yield site
-    site.server.shutdown()
-    site.server.server_close()
+    try:
+        yield site
+    finally:
+        site.server.shutdown()
+        site.server.server_close()
