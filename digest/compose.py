@@ -55,7 +55,7 @@ class PullResult:
 def add_page(folder: Path, url: str, settings: Settings, section: str | None = None) -> Path:
     """Fetch ``url`` and add an item made from its title, description and image."""
     issue_toml = _issue_toml(folder)
-    append_items(_read(issue_toml), section, ["planned.md"], issue_toml)
+    append_items(_read(issue_toml), section, ["planned.md"], issue_toml)  # fail before fetching
     page = read_page(url, FetchLimits.from_settings(settings))
     item = NewItem(title=page.title, link=page.link, body=page.description, image=page.image, image_alt=page.image_alt)
     return write_items(folder, [item], section)[0]
@@ -67,7 +67,7 @@ def pull_feeds(folder: Path, settings: Settings, section: str | None = None) -> 
     if not urls:
         raise ConfigError(f"{settings.source or 'config.toml'}: no feeds to pull; list them as [feeds] urls = [...]")
     issue_toml = _issue_toml(folder)
-    append_items(_read(issue_toml), section, ["planned.md"], issue_toml)
+    append_items(_read(issue_toml), section, ["planned.md"], issue_toml)  # fail before fetching
     issue = load_issue(folder, findings=[])
     since = previous_issue_date(settings.issues_dir, issue)
     limits = FetchLimits.from_settings(settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import io
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -83,9 +84,10 @@ def read_feed(url: str, limits: FetchLimits) -> list[FeedEntry]:
 
 def parse_feed(fetched: Fetched) -> list[FeedEntry]:
     headers = {"content-location": fetched.final_url, "content-type": fetched.content_type}
-    feed = feedparser.parse(fetched.body, response_headers=headers)
+    # A file object, never bytes: feedparser tries bytes as a local file name first.
+    feed = feedparser.parse(io.BytesIO(fetched.body), response_headers=headers)
     if not feed.entries and (feed.bozo or not feed.version):
-        reason = getattr(feed.get("bozo_exception"), "getMessage", lambda: "no entries")()
+        reason = feed.get("bozo_exception") or "no entries"
         raise FetchError(f"not an RSS or Atom feed ({plain_text(str(reason), 120)})", fetched.url)
     entries = []
     for entry in feed.entries:

@@ -343,6 +343,17 @@ def test_pull_with_a_broken_feed_is_one_line_and_writes_nothing(newsroom, two_is
     assert snapshot(two_issues) == before
 
 
+def test_pull_never_reads_a_local_file_named_by_the_feed_body(newsroom, two_issues, website, tmp_path):
+    local_feed = tmp_path / "local-feed.xml"
+    local_feed.write_text(RSS.format(base="https://local.example"), encoding="utf-8")
+    serve_feeds(website)
+    website.add("/feed.atom", body=str(local_feed).encode(), content_type="application/atom+xml")
+    before = snapshot(two_issues)
+    result = digest(newsroom, "pull", str(two_issues))
+    assert result.exit_code == 1 and "not an RSS or Atom feed" in result.output
+    assert snapshot(two_issues) == before
+
+
 def test_pull_refuses_a_feed_over_the_size_cap(newsroom, two_issues, website):
     serve_feeds(website)
     before = snapshot(two_issues)
