@@ -78,24 +78,27 @@ def check_template_leftovers(issue: Issue, settings: Settings) -> Iterable[Findi
             marker = _template_marker(text)
             if marker:
                 yield Finding("warning", f"{key} contains {marker!r}: an unresolved template variable?", item.path, item.lines.get(key))
+        body_start = _body_first_line(item)
         for offset, line in enumerate(item.body.splitlines()):
             marker = _template_marker(line)
             if marker:
-                yield Finding("warning", f"body contains {marker!r}: an unresolved template variable?", item.path, _body_line(item, line, offset))
+                yield Finding("warning", f"body contains {marker!r}: an unresolved template variable?", item.path, body_start + offset)
 
 
 def _template_marker(text: str) -> str:
     return next((m for m in _TEMPLATE_MARKERS if m in text), "")
 
 
-def _body_line(item: Item, line: str, offset: int) -> int | None:
-    """The file line of a body line (the body's leading blank lines were stripped on load)."""
+def _body_first_line(item: Item) -> int:
+    """The file line of the body's first line: the loader strips the blank lines that
+    may follow the closing +++, so count them back in."""
+    start = item.lines.get("body", 1)
     try:
         lines = item.path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError):
-        return item.lines.get("body")
-    start = item.lines.get("body", 1) - 1
-    return next((i + 1 for i in range(start, len(lines)) if lines[i] == line), item.lines.get("body", 1) + offset)
+        return start
+    blank = next((i for i, line in enumerate(lines[start - 1:]) if line), 0)
+    return start + blank
 
 
 def check_drafts(issue: Issue, settings: Settings) -> Iterable[Finding]:

@@ -126,7 +126,7 @@ def add(ctx: click.Context, issue_dir: Path, url: str, section: str | None) -> N
 
     Example:
 
-        digest add issues/2026-01 https://example.org/news/solar-roofs --section "Cities"
+        digest add issues/2026-01 https://example.org/news --section Cities
     """
     path = add_page(issue_dir, url, settings_from(ctx), section)
     click.echo(str(path))

@@ -68,17 +68,19 @@ def new_session(limits: FetchLimits) -> requests.Session:
     return session
 
 
-def fetch(url: str, limits: FetchLimits, accept: str = "*/*", session: requests.Session | None = None) -> Fetched:
-    """GET ``url`` within ``limits``; any failure or HTTP error status is a FetchError naming the URL."""
-    own = session is None
-    session = session or new_session(limits)
+def fetch(url: str, limits: FetchLimits, accept: str = "*/*", media_types: tuple[str, ...] = ()) -> Fetched:
+    """GET ``url`` within ``limits``; a failure, an HTTP error status or (when
+    ``media_types`` is given) another Content-Type is a FetchError naming the URL."""
+    session = new_session(limits)
     deadline = time.monotonic() + limits.timeout
     try:
         with session.get(url, headers={"Accept": accept}, timeout=limits.timeout, stream=True) as response:
             if response.status_code >= 400:
                 raise FetchError(f"HTTP {response.status_code} {response.reason or ''}".rstrip(), url)
-            body, truncated = _read_capped(response, limits.max_bytes, deadline)
             content_type, charset = parse_content_type(response.headers.get("Content-Type", ""))
+            if media_types and content_type not in media_types:
+                raise FetchError(f"Content-Type is {content_type}, not {' or '.join(media_types)}", url)
+            body, truncated = _read_capped(response, limits.max_bytes, deadline)
             return Fetched(url, response.url, response.status_code, content_type, charset, body, truncated)
     except requests.exceptions.TooManyRedirects:
         raise FetchError(f"more than {limits.max_redirects} redirects (a redirect loop?)", url) from None
@@ -95,8 +97,7 @@ def fetch(url: str, limits: FetchLimits, accept: str = "*/*", session: requests.
     except urllib3.exceptions.HTTPError as exc:
         raise FetchError(f"connection broken while reading ({_reason(exc)})", url) from None
     finally:
-        if own:
-            session.close()
+        session.close()
 
 
 def _read_capped(response: requests.Response, max_bytes: int, deadline: float) -> tuple[bytes, bool]:

@@ -50,10 +50,9 @@ class FeedEntry:
 
 
 def read_page(url: str, limits: FetchLimits) -> PageInfo:
-    """Fetch an HTML page and read its metadata; a non-HTML answer is a FetchError."""
-    fetched = fetch(url, limits, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.1")
-    if fetched.content_type not in HTML_TYPES:
-        raise FetchError(f"not an HTML page (Content-Type: {fetched.content_type})", url)
+    """Fetch an HTML page and read its metadata; a non-HTML answer is a FetchError
+    before its body is read."""
+    fetched = fetch(url, limits, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.1", media_types=HTML_TYPES)
     return parse_page(decode_html(fetched.body, fetched.charset), fetched.final_url)
 
 

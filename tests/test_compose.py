@@ -205,7 +205,7 @@ def test_add_decodes_a_page_whose_header_names_an_unknown_charset(newsroom, issu
 @pytest.mark.parametrize("route,url_path,words", [
     ({"status": 404, "body": b"gone"}, "/gone", "HTTP 404"),
     ({"status": 302, "headers": {"Location": "{base}/loop"}}, "/loop", "redirects (a redirect loop?)"),
-    ({"body": b"\x89PNG", "content_type": "image/png"}, "/logo.png", "not an HTML page (Content-Type: image/png)"),
+    ({"body": b"\x89PNG", "content_type": "image/png"}, "/logo.png", "Content-Type is image/png, not text/html or application/xhtml+xml"),
     ({"body": ARTICLE.encode(), "delay": 3.0}, "/slow", "timed out after 0.5 s"),
     ({"body": ARTICLE.encode(), "drip": 0.05}, "/drip", "timed out after 0.5 s"),
 ], ids=["not-found", "redirect-loop", "not-html", "slow-to-answer", "dripping-body"])

@@ -29,8 +29,9 @@ def test_distinct_links_do_not_warn(make_issue, settings):
 @pytest.mark.parametrize("files,where,key", [
     ({"one.md": MINIMAL_ITEM.replace("Item one", "Hello {{ name }}")}, ("one.md", 2), "title"),
     ({"one.md": MINIMAL_ITEM + "\nMore text.\n{% if member %}Hi{% endif %}\n"}, ("one.md", 8), "body"),
+    ({"one.md": MINIMAL_ITEM.replace("+++\nBody", "+++\n\n\nBody") + "{{ x }}\n"}, ("one.md", 8), "body"),
     ({"issue.toml": MINIMAL_ISSUE_TOML.replace("Test subject", "News for {{ member.name }}")}, ("issue.toml", 3), "subject"),
-], ids=["item-title", "item-body", "issue-subject"])
+], ids=["item-title", "item-body", "item-body-after-blank-lines", "issue-subject"])
 def test_unresolved_template_syntax_warns_at_its_line(make_issue, settings, files, where, key):
     found = findings_for(make_issue, settings, files)
     assert [(s, name, line) for s, name, line, m in found if m.startswith(f"{key} contains")] == [("warning", *where)]
