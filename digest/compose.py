@@ -184,8 +184,10 @@ def _issue_toml(folder: Path) -> Path:
 
 
 def _read(path: Path) -> str:
+    """The text exactly as stored (line endings untranslated, so the edit keeps them)."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig", newline="") as file:
+            return file.read()
     except FileNotFoundError:
         raise ContentError("file not found", path) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -52,7 +52,10 @@ def section_titles(text: str, path: Path) -> list[str]:
 
 def append_items(text: str, section: str | None, names: list[str], path: Path) -> str:
     """``text`` with ``names`` appended to the items of the section titled ``section``
-    (default: the last section; a new section at the end if no section has that title)."""
+    (default: the last section; a new section at the end if no section has that title).
+    CRLF line endings are kept."""
+    if "\r\n" in text:
+        return append_items(text.replace("\r\n", "\n"), section, names, path).replace("\n", "\r\n")
     titles = section_titles(text, path)
     if section is None:
         if not titles:

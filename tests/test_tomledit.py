@@ -38,6 +38,11 @@ def test_append_keeps_comments_and_style(text, section, expected):
     assert append_items(text, section, ["new.md"], PATH) == expected
 
 
+def test_append_keeps_crlf_line_endings():
+    text = '# notes\r\n[[sections]]\r\ntitle = "A"\r\nitems = [\r\n    "a.md",\r\n]\r\n'
+    assert append_items(text, None, ["new.md"], PATH) == text.replace('"a.md",\r\n', '"a.md",\r\n    "new.md",\r\n')
+
+
 @pytest.mark.parametrize("text,words", [
     ('sections = [{title = "A", items = ["a.md"]}]\n', "written as [[sections]] tables"),
     ('title = "x"\n', "has no [[sections]]"),
