@@ -11,10 +11,14 @@ from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 from .config import Settings
-from .content import Finding, Issue, load_issue
+from .content import Finding, Issue, Item, load_issue
 from .errors import ContentError, DigestError
 from .render import render_issue
 from .build import sample_message
+from .linkcheck import check_links
+from .sources import link_key
+
+_TEMPLATE_MARKERS = ("{{", "{%")
 
 
 def _absolute_url(url: str) -> bool:
@@ -29,7 +33,7 @@ def check_urls(issue: Issue, settings: Settings) -> Iterable[Finding]:
         if item.image and not _absolute_url(item.image):
             yield Finding("error", f"image must be an absolute URL, got {item.image!r}", item.path, item.lines.get("image"))
         elif item.image and urlsplit(item.image).scheme != "https":
-            yield Finding("warning", "image is not https: many mail clients block plain http images", item.path, item.lines.get("image"))
+            yield Finding("error", "image must be an https URL: mail clients block or warn about plain http images", item.path, item.lines.get("image"))
 
 
 def check_image_alt(issue: Issue, settings: Settings) -> Iterable[Finding]:
@@ -52,6 +56,57 @@ def check_bodies(issue: Issue, settings: Settings) -> Iterable[Finding]:
             yield Finding("warning", "item has no body text", item.path, item.lines.get("body"))
 
 
+def check_duplicate_links(issue: Issue, settings: Settings) -> Iterable[Finding]:
+    first: dict[str, Item] = {}
+    for item in issue.items:
+        if not item.link:
+            continue
+        earlier = first.setdefault(link_key(item.link), item)
+        if earlier is not item:
+            where = f"{earlier.path.name}:{earlier.lines.get('link')}" if earlier.lines.get("link") else earlier.path.name
+            yield Finding("warning", f"link {item.link} is also the link of {where}", item.path, item.lines.get("link"))
+
+
+def check_template_leftovers(issue: Issue, settings: Settings) -> Iterable[Finding]:
+    issue_toml = issue.path / "issue.toml"
+    for key in ("title", "subject", "preheader", "intro"):
+        marker = _template_marker(getattr(issue, key))
+        if marker:
+            yield Finding("warning", f"{key} contains {marker!r}: an unresolved template variable?", issue_toml, issue.lines.get(key))
+    for item in issue.items:
+        for key, text in (("title", item.title), ("image_alt", item.image_alt)):
+            marker = _template_marker(text)
+            if marker:
+                yield Finding("warning", f"{key} contains {marker!r}: an unresolved template variable?", item.path, item.lines.get(key))
+        body_start = _body_first_line(item)
+        for offset, line in enumerate(item.body.splitlines()):
+            marker = _template_marker(line)
+            if marker:
+                yield Finding("warning", f"body contains {marker!r}: an unresolved template variable?", item.path, body_start + offset)
+
+
+def _template_marker(text: str) -> str:
+    return next((m for m in _TEMPLATE_MARKERS if m in text), "")
+
+
+def _body_first_line(item: Item) -> int:
+    """The file line of the body's first line: the loader strips the blank lines that
+    may follow the closing +++, so count them back in."""
+    start = item.lines.get("body", 1)
+    try:
+        lines = item.path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return start
+    blank = next((i for i, line in enumerate(lines[start - 1:]) if line), 0)
+    return start + blank
+
+
+def check_drafts(issue: Issue, settings: Settings) -> Iterable[Finding]:
+    for item in issue.items:
+        if item.draft:
+            yield Finding("warning", "item is still a draft (draft = true): delete the draft line to keep it, or delete the item", item.path, item.lines.get("draft"))
+
+
 def check_size(issue: Issue, settings: Settings) -> Iterable[Finding]:
     try:
         message = sample_message(render_issue(issue, settings), settings)
@@ -68,12 +123,16 @@ ISSUE_CHECKS: list[Callable[[Issue, Settings], Iterable[Finding]]] = [
     check_image_alt,
     check_subject,
     check_bodies,
+    check_duplicate_links,
+    check_template_leftovers,
+    check_drafts,
     check_size,
 ]
 
 
-def check_issue(folder: str | Path, settings: Settings) -> list[Finding]:
-    """All findings for an issue folder; rendering checks run only on a clean load."""
+def check_issue(folder: str | Path, settings: Settings, links: bool = False) -> list[Finding]:
+    """All findings for an issue folder; rendering checks run only on a clean load, and
+    with ``links`` every link and image is also fetched."""
     findings: list[Finding] = []
     try:
         issue = load_issue(folder, findings)
@@ -84,4 +143,6 @@ def check_issue(folder: str | Path, settings: Settings) -> list[Finding]:
         if loader_errors and check is check_size:
             continue
         findings.extend(check(issue, settings))
+    if links and not loader_errors:
+        findings.extend(check_links(issue, settings))
     return findings

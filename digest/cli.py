@@ -6,6 +6,7 @@ from click); anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,11 @@ import click
 from . import __version__
 from .build import build_issue
 from .checks import check_issue
+from .compose import add_page, pull_feeds
 from .config import load_settings
 from .errors import DigestError
 from .preview import create_server, is_loopback, listen_address
+from .scaffold import new_issue
 
 
 class DigestGroup(click.Group):
@@ -77,15 +80,16 @@ def build(ctx: click.Context, issue_dir: Path, out_dir: Path | None) -> None:
 
 @cli.command()
 @issue_dir_argument
+@click.option("--links", is_flag=True, help="Also fetch every link and image and report broken ones ([linkcheck] timeout, workers).")
 @click.pass_context
-def check(ctx: click.Context, issue_dir: Path) -> None:
+def check(ctx: click.Context, issue_dir: Path, links: bool) -> None:
     """Validate an issue without writing anything: exit 1 if there are errors.
 
     Example:
 
-        digest check issues/2015-10
+        digest check issues/2015-10 --links
     """
-    findings = check_issue(issue_dir, settings_from(ctx))
+    findings = check_issue(issue_dir, settings_from(ctx), links=links)
     for finding in findings:
         click.echo(str(finding), err=True)
     errors = sum(f.severity == "error" for f in findings)
@@ -95,6 +99,57 @@ def check(ctx: click.Context, issue_dir: Path) -> None:
         click.echo(summary, err=True)
         ctx.exit(1)
     click.echo(summary if findings else f"{issue_dir}: ok")
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--title", help="Issue title (default: the newsletter's name).")
+@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), help="Issue date, YYYY-MM-DD (default: today).")
+@click.pass_context
+def new(ctx: click.Context, slug: str, title: str | None, date: dt.datetime | None) -> None:
+    """Start a new issue folder under the issues folder, with an example item; never overwrites.
+
+    Example:
+
+        digest new 2026-01 --title "January news" --date 2026-01-30
+    """
+    folder = new_issue(settings_from(ctx), slug, title, date.date() if date else None)
+    click.echo(str(folder))
+
+
+@cli.command()
+@issue_dir_argument
+@click.argument("url")
+@click.option("--section", help="Section title to add to (created if missing; default: the last section).")
+@click.pass_context
+def add(ctx: click.Context, issue_dir: Path, url: str, section: str | None) -> None:
+    """Make an item from a web page's title, description and image, and list it in issue.toml.
+
+    Example:
+
+        digest add issues/2026-01 https://example.org/news --section Cities
+    """
+    path = add_page(issue_dir, url, settings_from(ctx), section)
+    click.echo(str(path))
+
+
+@cli.command()
+@issue_dir_argument
+@click.option("--section", help="Section title to add to (created if missing; default: the last section).")
+@click.pass_context
+def pull(ctx: click.Context, issue_dir: Path, section: str | None) -> None:
+    """Add draft items for feed entries published since the previous issue ([feeds] urls).
+
+    Example:
+
+        digest pull issues/2026-01
+    """
+    result = pull_feeds(issue_dir, settings_from(ctx), section)
+    for path in result.created:
+        click.echo(str(path))
+    since = f"since {result.since.isoformat()}" if result.since else "(no earlier issue: all entries)"
+    skipped = f"skipped {result.already_listed} already in the issue, {result.too_old} older, {result.undated} undated"
+    click.echo(f"{len(result.created)} draft item(s) from {result.feeds} feed(s) {since}; {skipped}", err=True)
 
 
 @cli.command()

@@ -68,20 +68,24 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "timeout": 30.0,
         "ca_file": "",
     },
-    "postmark": {"token_env": "POSTMARK_SERVER_TOKEN", "base_url": "https://api.postmarkapp.com", "message_stream": "broadcast"},
-    "mailgun": {"api_key_env": "MAILGUN_API_KEY", "domain": "", "base_url": "https://api.mailgun.net"},
-    "sendgrid": {"api_key_env": "SENDGRID_API_KEY", "base_url": "https://api.sendgrid.com"},
-    "resend": {"api_key_env": "RESEND_API_KEY", "base_url": "https://api.resend.com"},
+    "postmark": {"token_env": "POSTMARK_SERVER_TOKEN", "base_url": "https://api.postmarkapp.com", "message_stream": "broadcast", "timeout": 30.0},
+    "mailgun": {"api_key_env": "MAILGUN_API_KEY", "domain": "", "base_url": "https://api.mailgun.net", "timeout": 30.0},
+    "sendgrid": {"api_key_env": "SENDGRID_API_KEY", "base_url": "https://api.sendgrid.com", "timeout": 30.0},
+    "resend": {"api_key_env": "RESEND_API_KEY", "base_url": "https://api.resend.com", "timeout": 30.0},
     "ses": {
         "region": "eu-west-1",
         "access_key_env": "AWS_ACCESS_KEY_ID",
         "secret_key_env": "AWS_SECRET_ACCESS_KEY",
+        "session_token_env": "AWS_SESSION_TOKEN",
         "base_url": "",
         "configuration_set": "",
+        "timeout": 30.0,
     },
     "preview": {"host": "127.0.0.1", "port": 8025},
     "web": {"host": "127.0.0.1", "port": 8026},
     "feeds": {"urls": []},
+    "fetch": {"timeout": 10.0, "max_bytes": 2_000_000, "max_redirects": 5},
+    "linkcheck": {"timeout": 10.0, "workers": 8},
 }
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -8,6 +8,7 @@ and keeps its traceback. Each class carries what the user needs to find the faul
     ├── TemplateError(path, line)  Jinja/MJML templates
     ├── ConfigError                config.toml and DIGEST_* variables
     ├── HeaderError                CR/LF or malformed values bound for a mail header
+    ├── FetchError(url)            a page or feed could not be fetched or is not what we expected
     └── DeliveryError(recipient, reply)  a backend refused or failed
         └── TemporaryDeliveryError(retry_after)  worth retrying later (4xx SMTP, 429/5xx, timeouts)
 """
@@ -50,6 +51,18 @@ class ConfigError(DigestError, ValueError):
 
 class HeaderError(DigestError, ValueError):
     """A value bound for a mail header would be unsafe (CR/LF) or malformed."""
+
+
+class FetchError(DigestError):
+    """A URL could not be fetched, or its answer is not the page or feed asked for."""
+
+    def __init__(self, message: str, url: str):
+        super().__init__(message)
+        self.message = message
+        self.url = url
+
+    def __str__(self) -> str:
+        return f"{self.url}: {self.message}"
 
 
 class DeliveryError(DigestError):

@@ -84,3 +84,66 @@ def make_issue(tmp_path):
         return folder
 
     return make
+
+
+@pytest.fixture(scope="session")
+def seed_rendered():
+    """The seed issue rendered once for the whole session (the expensive step)."""
+    from digest.content import load_issue
+    from digest.render import render_issue
+
+    return render_issue(load_issue(SEED_ISSUE), load_settings(REPO / "config.toml", environ={}))
+
+
+@pytest.fixture
+def seed_factory(seed_rendered, settings):
+    from digest.render.mime import MessageFactory
+
+    return MessageFactory(seed_rendered, settings, "test-secret")
+
+
+@pytest.fixture
+def fake_provider():
+    """Start loopback provider servers; each must end the test without format problems."""
+    from .fake_provider import FakeProvider
+
+    started = []
+
+    def start(check, answer):
+        server = FakeProvider(check, answer).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+    for server in started:
+        assert server.problems == [], f"requests broke the provider's documented format: {server.problems}"
+
+
+def with_table(settings, table: str, **values):
+    """Settings with some keys of one table replaced (e.g. base_url = a fake provider)."""
+    from dataclasses import replace
+
+    return replace(settings, tables={**settings.tables, table: {**settings.tables[table], **values}})
+
+
+@pytest.fixture
+def provider_backend(settings, fake_provider, monkeypatch):
+    """``make(name, answer=None, **config)`` -> (backend, fake server): a backend from
+    config pointed at a loopback fake of its provider, with its secrets in the environment."""
+    from digest.backends import get_backend
+
+    from .provider_formats import PROVIDERS
+
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+    def make(name, answer=None, **config):
+        provider = PROVIDERS[name]
+        server = fake_provider(provider.check, answer or provider.accept)
+        for variable, value in provider.environ.items():
+            monkeypatch.setenv(variable, value)
+        configured = with_table(settings, name, base_url=server.url, **{**provider.settings, **config})
+        return get_backend(configured, name), server
+
+    return make

@@ -100,7 +100,7 @@ def test_index_lists_the_seed_issue_with_title_item_count_and_check_status(repo_
 
 
 def test_issue_page_shows_subject_headers_text_part_size_and_check_findings(project, served):
-    edit(project / "issues" / SLUG / CAFE_ITEM, '+++\n', '+++\nimage = "http://example.org/cafe.png"\nimage_alt = "Café"\n')
+    edit(project / "issues" / SLUG / CAFE_ITEM, '+++\n', '+++\nimage = "http://example.org/cafe.png"\nimage_alt = "Café"\ndraft = true\n')
     raw = get(served, f"/issues/{SLUG}/").text
     text = unescape(raw)
     assert "ICLEI Japan News, October 2015 | イクレイ日本ニュース" in text
@@ -112,8 +112,9 @@ def test_issue_page_shows_subject_headers_text_part_size_and_check_findings(proj
     assert re.fullmatch(r"<https://news\.iclei-japan\.example\.org/unsubscribe\?list=.+&token=[\w-]+>, <mailto:unsubscribe@.+>", headers["List-Unsubscribe"])
     assert "Dear Sample Member," in re.search(r'<pre class="text" id="text">(.*?)</pre>', text, re.S).group(1)
     assert re.search(r"HTML size: [\d,]+ bytes,\s+\d+% of Gmail's 102,000-byte clip limit", text)
-    assert "Check: 0 error(s), 1 warning(s)" in text
-    assert re.search(rf"warning: <code>\S+/{SLUG}/{CAFE_ITEM}:2</code> image is not https", text)
+    assert "Check: 1 error(s), 1 warning(s)" in text
+    assert re.search(rf"error: <code>\S+/{SLUG}/{CAFE_ITEM}:2</code> image must be an https URL", text)
+    assert re.search(rf"warning: <code>\S+/{SLUG}/{CAFE_ITEM}:4</code> item is still a draft", text)
     assert re.search(r"Built in \d+ ms", text)
 
 

@@ -14,6 +14,11 @@ from .base import Backend, RecipientResult, Status
 
 BACKENDS: dict[str, str] = {
     "outbox": "digest.backends.outbox:OutboxBackend",
+    "postmark": "digest.backends.postmark:PostmarkBackend",
+    "mailgun": "digest.backends.mailgun:MailgunBackend",
+    "sendgrid": "digest.backends.sendgrid:SendGridBackend",
+    "resend": "digest.backends.resend:ResendBackend",
+    "ses": "digest.backends.ses:SesBackend",
 }
 
 
