@@ -158,6 +158,10 @@ def test_a_broken_item_shows_its_file_and_line_in_the_page_and_fixing_it_brings_
     assert re.fullmatch(rf"\S+/{CAFE_ITEM}:3: unknown key 'colour'.*", error)
     assert 'id="desktop"' not in page
     assert get(served, f"/issues/{SLUG}/email.html").status_code == 503
+    assert get(served, f"/issues/{SLUG}/email.txt").status_code == 503
+    index = page_text(get(served, "/"))
+    assert re.search(rf'<td colspan="3" class="error">\S+/{CAFE_ITEM}:3: unknown key', index)
+    assert "1 error(s), 0 warning(s)" in index
     item.write_text(original, encoding="utf-8")
     page = get(served, f"/issues/{SLUG}/").text
     assert 'id="render-error"' not in page and 'id="desktop"' in page
@@ -179,7 +183,7 @@ def test_config_changes_are_reloaded_and_a_broken_config_is_shown_until_fixed(pr
     assert "Dear Renamed Reader," in get(served, f"/issues/{SLUG}/email.html").text
     edit(config, "[theme]", "[theme]\nacent = 1")
     page = page_text(get(served, "/"))
-    assert re.search(r'id="config-error">config\.toml: \S+config\.toml:\d+: unknown key \'acent\' in \[theme\]', page)
+    assert re.search(r'id="config-error">Settings not reloaded .*: \S+/config\.toml:\d+: unknown key \'acent\' in \[theme\]', page)
     assert "9 items" in page
     config.write_text(original, encoding="utf-8")
     assert 'id="config-error"' not in get(served, "/").text

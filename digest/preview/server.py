@@ -57,7 +57,7 @@ class PreviewApp:
             "": self.issue_page,
             "email.html": lambda p: self.email(p, p.html),
             "email-dark.html": lambda p: self.email(p, p.dark_html),
-            "email.txt": lambda p: Response(200, p.text.encode("utf-8"), "text/plain; charset=utf-8"),
+            "email.txt": lambda p: self.email(p, p.text, "text/plain; charset=utf-8"),
         }
 
     def respond(self, raw_path: str) -> Response:
@@ -85,11 +85,11 @@ class PreviewApp:
     def issue_page(self, preview: IssuePreview) -> Response:
         return self.render("issue.html", version=preview.version, version_url=f"/issues/{quote(preview.slug, safe='')}/version", p=preview)
 
-    def email(self, preview: IssuePreview, html: str) -> Response:
+    def email(self, preview: IssuePreview, body: str, content_type: str = "text/html; charset=utf-8") -> Response:
         if preview.error is not None:
             return self.render("error.html", status=HTTPStatus.SERVICE_UNAVAILABLE, message=preview.error)
         # The email never needs script; forbid it so nothing in an item can run here.
-        return Response(200, html.encode("utf-8"), headers={"Content-Security-Policy": "script-src 'none'"})
+        return Response(200, body.encode("utf-8"), content_type, {"Content-Security-Policy": "script-src 'none'"})
 
     def render(self, name: str, status: int = 200, **context: object) -> Response:
         context.setdefault("version", "")
