@@ -146,6 +146,9 @@ class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     """wsgiref's server, one thread per request, so a slow client holds up nobody."""
 
     daemon_threads = True
+    # socketserver's default backlog of 5 resets connections when a burst of one-click
+    # POSTs arrives at once (mailbox providers send them in bursts after a campaign).
+    request_queue_size = 128
 
 
 class _QuietHandler(WSGIRequestHandler):
