@@ -213,7 +213,7 @@ def suppress_export(ctx: click.Context, out_file: Path | None) -> None:
     """
     with ledger_from(ctx) as ledger:
         if out_file is None:
-            export_csv(ledger.suppressions(), click.get_text_stream("stdout"))
+            export_csv(ledger.suppressions(), sys.stdout)
             return
         partial = out_file.with_name(f".{out_file.name}.partial")
         try:
