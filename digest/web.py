@@ -30,7 +30,6 @@ ONE_CLICK_FIELD, ONE_CLICK_VALUE = "List-Unsubscribe", "One-Click"
 MAX_BODY_BYTES = 16 * 1024
 
 StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 # The page carries the token in its URL: keep it out of caches and Referer headers.
 HEADERS = [
@@ -69,14 +68,14 @@ class UnsubscribeApp:
         fields = _query(environ)
         if not self._valid(fields):
             return self._invalid(start_response)
-        email = fields["email"]
+        address = fields["email"]
         hidden = "".join(
             f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
-            for name, value in (("list", fields["list"]), ("email", email), ("token", fields["token"]), (ONE_CLICK_FIELD, ONE_CLICK_VALUE))
+            for name, value in (("list", fields["list"]), ("email", address), ("token", fields["token"]), (ONE_CLICK_FIELD, ONE_CLICK_VALUE))
         )
         # No action: the form posts back to this very URL, wherever a proxy mounted the app.
         form = f'<form method="post">{hidden}<button type="submit">Unsubscribe</button></form>'
-        text = f"Stop sending {html.escape(self.settings.newsletter.name)} to <strong>{html.escape(email)}</strong>?"
+        text = f"Stop sending {html.escape(self.settings.newsletter.name)} to <strong>{html.escape(address)}</strong>?"
         return self._page(start_response, "200 OK", "Unsubscribe", text, body_extra=form)
 
     def _unsubscribe(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -94,11 +93,11 @@ class UnsubscribeApp:
         return self._page(start_response, "200 OK", "You are unsubscribed", text)
 
     def _valid(self, fields: dict[str, str]) -> bool:
-        email = fields.get("email", "")
+        address = fields.get("email", "")
         return (
             fields.get("list") == self.list_id
-            and is_valid_address(email)
-            and verify_token(self.secret, self.list_id, email, fields.get("token", ""))
+            and is_valid_address(address)
+            and verify_token(self.secret, self.list_id, address, fields.get("token", ""))
         )
 
     def _invalid(self, start_response: StartResponse) -> Iterable[bytes]:
