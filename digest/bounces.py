@@ -110,6 +110,7 @@ def ses(event: dict[str, Any]) -> list[Outcome]:
     kind_name = event.get("notificationType") or event.get("eventType")
     if kind_name == "Bounce":
         bounce = _object(event, "bounce")
+        # Only Permanent is certain; Transient and Undetermined count as soft, so three in a row suppress.
         kind = HARD if bounce.get("bounceType") == "Permanent" else SOFT
         return _ses_recipients(bounce, "bouncedRecipients", kind)
     if kind_name == "Complaint":
