@@ -73,7 +73,7 @@ class UnsubscribeApp:
             f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
             for name, value in (("list", fields["list"]), ("email", address), ("token", fields["token"]), (ONE_CLICK_FIELD, ONE_CLICK_VALUE))
         )
-        # No action: the form posts back to this very URL, wherever a proxy mounted the app.
+        # No action attribute: the form posts back to this very URL, query string and all.
         form = f'<form method="post">{hidden}<button type="submit">Unsubscribe</button></form>'
         text = f"Stop sending {html.escape(self.settings.newsletter.name)} to <strong>{html.escape(address)}</strong>?"
         return self._page(start_response, "200 OK", "Unsubscribe", text, body_extra=form)
