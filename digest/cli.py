@@ -14,6 +14,8 @@ from typing import Any
 import click
 
 from . import __version__
+from .archive import build_archive
+from .bounces import PARSERS, import_bounces
 from .build import build_issue
 from .checks import check_issue
 from .compose import add_page, pull_feeds
@@ -21,6 +23,8 @@ from .config import load_settings
 from .errors import DigestError
 from .preview import create_server, is_loopback, listen_address
 from .scaffold import new_issue
+from .ledger import SendLedger
+from .suppressions import add_addresses, export_csv, import_csv
 
 
 class DigestGroup(click.Group):
@@ -178,8 +182,160 @@ def preview(ctx: click.Context, host: str | None, port: int | None, member_email
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("Stopped.")
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the site into (default: build/site/).")
+@click.pass_context
+def archive(ctx: click.Context, out_dir: Path | None) -> None:
+    """Build the static web archive: an index of every issue, one page each, and an Atom feed.
+
+    Example:
+
+        digest archive --out build/site
+    """
+    result = build_archive(settings_from(ctx), out_dir)
+    click.echo(f"{result.out_dir}: {len(result.entries)} issue(s), index.html and feed.xml")
+    for slug in result.drafts:
+        click.echo(f"left out draft {slug}", err=True)
+
+
+@cli.command("serve-unsubscribe")
+@click.option("--host", help="Address to listen on (default: [web] host, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default: [web] port).")
+@click.pass_context
+def serve_unsubscribe(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Run the unsubscribe web app locally (any WSGI server can run digest.web:app instead).
+
+    Example:
+
+        DIGEST_UNSUBSCRIBE_SECRET=... digest serve-unsubscribe --port 8026
+    """
+    from .web import make_unsubscribe_server
+
+    settings = settings_from(ctx)
+    web = settings.table("web")
+    server = make_unsubscribe_server(settings, host or web["host"], web["port"] if port is None else port)
+    bound_host, bound_port = server.server_address[:2]
+    click.echo(f"Unsubscribe app on http://{bound_host}:{bound_port}/ (Ctrl-C stops it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
     finally:
         server.server_close()
+
+
+def ledger_from(ctx: click.Context) -> SendLedger:
+    return SendLedger(settings_from(ctx).path("ledger"))
+
+
+@cli.group()
+def suppress() -> None:
+    """Manage the suppression list: addresses no send will ever mail."""
+
+
+@suppress.command("add")
+@click.argument("addresses", nargs=-1, required=True)
+@click.pass_context
+def suppress_add(ctx: click.Context, addresses: tuple[str, ...]) -> None:
+    """Add addresses to the suppression list (all are checked before any is added).
+
+    Example:
+
+        digest suppress add someone@example.org other@example.org
+    """
+    with ledger_from(ctx) as ledger:
+        for address, added in add_addresses(addresses, ledger):
+            click.echo(f"{address}: {'suppressed' if added else 'already suppressed'}")
+
+
+@suppress.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def suppress_import(ctx: click.Context, file: Path) -> None:
+    """Add every address in a provider's CSV export of unsubscribes or bounces.
+
+    Example:
+
+        digest suppress import unsubscribes.csv
+    """
+    with ledger_from(ctx) as ledger:
+        result = import_csv(file, ledger)
+    for line in result.skipped:
+        click.echo(line, err=True)
+    click.echo(f"{file}: {result.added} added, {result.already} already suppressed, {len(result.skipped)} skipped")
+    if result.skipped:
+        ctx.exit(1)
+
+
+@suppress.command("list")
+@click.pass_context
+def suppress_list(ctx: click.Context) -> None:
+    """Print the suppression list: address, reason, source, date, tab-separated.
+
+    Example:
+
+        digest suppress list
+    """
+    with ledger_from(ctx) as ledger:
+        for row in ledger.suppressions():
+            click.echo("\t".join((row.email, row.reason, row.source, row.created_at)))
+
+
+@suppress.command("export")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV file to write (default: standard output).")
+@click.pass_context
+def suppress_export(ctx: click.Context, out_file: Path | None) -> None:
+    """Write the suppression list as CSV (email,reason,source,created_at) for a provider.
+
+    Example:
+
+        digest suppress export --out suppressions.csv
+    """
+    with ledger_from(ctx) as ledger:
+        if out_file is None:
+            export_csv(ledger.suppressions(), sys.stdout)
+            return
+        partial = out_file.with_name(f".{out_file.name}.partial")
+        try:
+            with partial.open("w", encoding="utf-8", newline="") as handle:
+                count = export_csv(ledger.suppressions(), handle)
+            partial.replace(out_file)
+        except OSError as exc:
+            raise DigestError(f"{out_file}: cannot write ({exc.strerror})") from None
+    click.echo(f"{out_file}: {count} address(es)", err=True)
+
+
+@cli.group()
+def bounces() -> None:
+    """Turn a provider's bounce and complaint events into suppressions."""
+
+
+@bounces.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "provider", type=click.Choice(sorted(PARSERS)), required=True,
+              help="Which provider exported the file.")
+@click.pass_context
+def bounces_import(ctx: click.Context, file: Path, provider: str) -> None:
+    """Suppress hard bounces and complaints at once, and soft bounces after 3 in a row.
+
+    Example:
+
+        digest bounces import events.jsonl --format postmark
+    """
+    with ledger_from(ctx) as ledger:
+        report = import_bounces(file, provider, ledger)
+    for line in report.errors:
+        click.echo(line, err=True)
+    counts = report.counts
+    click.echo(f"{file}: {report.events} event(s): {counts['hard']} hard bounce(s), {counts['complaint']} complaint(s), "
+               f"{counts['soft']} soft bounce(s), {counts['unsubscribe']} unsubscribe(s), {counts['success']} success(es); "
+               f"{len(report.suppressed)} newly suppressed, {len(report.errors)} line(s) skipped")
+    if report.errors:
+        ctx.exit(1)
 
 
 def main() -> None:
