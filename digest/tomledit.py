@@ -182,16 +182,26 @@ def _loads_or_none(text: str) -> dict | None:
         return None
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and ``os.replace``: all or nothing."""
+def _write_temporary(path: Path, text: str, mode: int) -> str:
+    """Write ``text`` to a synced temporary file beside ``path``; return its name."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
-        if path.exists():
-            os.chmod(temporary, path.stat().st_mode & 0o777)
+        os.chmod(temporary, mode)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder and ``os.replace``: all or nothing."""
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    temporary = _write_temporary(path, text, mode)
+    try:
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -200,13 +210,8 @@ def write_atomic(path: Path, text: str) -> None:
 
 def create_exclusive(path: Path, text: str) -> None:
     """Write a new file completely, or not at all; never replace an existing one."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temporary = _write_temporary(path, text, 0o644)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)
         os.link(temporary, path)
     except FileExistsError:
         raise ContentError("already exists; not overwriting it", path) from None
