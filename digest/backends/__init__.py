@@ -14,6 +14,7 @@ from .base import Backend, RecipientResult, Status
 
 BACKENDS: dict[str, str] = {
     "outbox": "digest.backends.outbox:OutboxBackend",
+    "smtp": "digest.backends.smtp:SmtpBackend",
 }
 
 
