@@ -125,7 +125,7 @@ class SmtpBackend(Backend):
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"SMTP server {where} refused the login for {self.username}", reply=_reply(exc)) from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise DeliveryError(f"SMTP server {where} does not support {exc}") from None
+            raise DeliveryError(f"SMTP server {where}: {exc}") from None
         except ssl.SSLError as exc:
             raise DeliveryError(f"TLS with SMTP server {where} failed ({exc.reason or exc})") from None
         except smtplib.SMTPResponseException as exc:
