@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from .errors import ConfigError
 
@@ -95,6 +95,10 @@ class Outcome:
     error: str = ""
 
 
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -173,11 +177,20 @@ class SendLedger:
         now = utc_now()
         self.db.execute("UPDATE sends SET updated_at = ?, completed_at = ? WHERE id = ?", (now, now if complete else None, send_id))
 
-    def delivery(self, send_id: int, email: str) -> tuple[str, str] | None:
-        """(state, message_id) of one member, or None if never attempted."""
-        return self.db.execute(
-            "SELECT state, message_id FROM deliveries WHERE send_id = ? AND email = ?", (send_id, email.lower())
-        ).fetchone()
+    def suppressed_among(self, emails: Sequence[str]) -> set[str]:
+        """The lower-cased addresses of ``emails`` (a block of a few hundred) that are suppressed."""
+        wanted = [email.lower() for email in emails]
+        rows = self.db.execute(f"SELECT email FROM suppressions WHERE email IN ({_marks(wanted)})", wanted)
+        return {email for (email,) in rows}
+
+    def deliveries_among(self, send_id: int, emails: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """lower-cased address -> (state, message_id) for those of ``emails`` tried before."""
+        wanted = [email.lower() for email in emails]
+        rows = self.db.execute(
+            f"SELECT email, state, message_id FROM deliveries WHERE send_id = ? AND email IN ({_marks(wanted)})",
+            [send_id, *wanted],
+        )
+        return {email: (state, message_id) for email, state, message_id in rows}
 
     def record_intent(self, send_id: int, messages: Iterable[tuple[str, str]]) -> None:
         """Mark (email, message_id) pairs ``sending`` and commit, before the backend sees them."""

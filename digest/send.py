@@ -23,7 +23,7 @@ from .backends.base import Backend, Status
 from .config import Settings
 from .errors import ConfigError, DeliveryError, TemporaryDeliveryError
 from .ledger import DEFERRED, FAILED, FINAL_STATES, SENDING, Outcome, SendLedger
-from .members import Member, SkippedMember, iter_members, without_duplicates
+from .members import Member, SkippedMember, chunks, iter_members, without_duplicates
 from .render.mime import MessageFactory, OutgoingMessage
 
 MAX_BACKOFF = 300.0  # seconds; a provider's Retry-After may ask for longer and is honoured
@@ -98,13 +98,34 @@ class SendReport:
     complete: bool
 
 
-def select_members(path: str | Path, ledger: SendLedger | None) -> Iterator[Member | SkippedMember]:
-    """The members file without duplicates, with suppressed addresses skipped."""
-    for row in without_duplicates(iter_members(path)):
-        if isinstance(row, Member) and ledger is not None and ledger.is_suppressed(row.email):
-            yield SkippedMember(row.line, row.email, "suppressed")
-        else:
-            yield row
+@dataclass(frozen=True)
+class Candidate:
+    """A member who may get the issue, with what the ledger knows of them for it."""
+
+    member: Member
+    state: str = ""       # "" when never tried
+    message_id: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+def select_members(path: str | Path, ledger: SendLedger | None, send_id: int | None = None,
+                   block: int = 500) -> Iterator[Candidate | SkippedMember]:
+    """The members file without duplicates and suppressed addresses, each with its
+    ledger state; the ledger is asked a block of members at a time."""
+    for rows in chunks(without_duplicates(iter_members(path)), block):
+        emails = [row.email for row in rows if isinstance(row, Member)]
+        suppressed = ledger.suppressed_among(emails) if ledger is not None and emails else set()
+        known = ledger.deliveries_among(send_id, emails) if ledger is not None and send_id is not None and emails else {}
+        for row in rows:
+            if isinstance(row, SkippedMember):
+                yield row
+            elif row.email.lower() in suppressed:
+                yield SkippedMember(row.line, row.email, "suppressed")
+            else:
+                yield Candidate(row, *known.get(row.email.lower(), ("", "")))
 
 
 def skip_kind(skipped: SkippedMember) -> str:
@@ -117,15 +138,14 @@ def survey(path: str | Path, ledger: SendLedger | None, issue_slug: str) -> Audi
     """Count members to send, already done and skipped, streaming the file once."""
     audience = Audience()
     run = ledger.send_run(issue_slug) if ledger is not None else None
-    for row in select_members(path, ledger):
+    for row in select_members(path, ledger, run.id if run is not None else None):
         if isinstance(row, SkippedMember):
             audience.skipped[skip_kind(row)] += 1
             if len(audience.examples) < Audience.EXAMPLES:
                 audience.examples.append(row)
             continue
         audience.mailable += 1
-        known = ledger.delivery(run.id, row.email) if run is not None else None
-        if known is not None and known[0] in FINAL_STATES:
+        if row.done:
             audience.done += 1
         else:
             audience.to_send += 1
@@ -153,7 +173,7 @@ def send_issue(
     progress.confirmed, uncertain = reconcile(ledger, run.id, slug, first)
     progress.remaining = max(0, to_send - progress.confirmed)
     workers = _Workers(make_backend)
-    batches = _batches(_messages(factory, members_path, ledger, run.id), options.batch_size_for(first))
+    batches = chunks(_messages(factory, members_path, ledger, run.id), options.batch_size_for(first))
     limiter = _RateLimiter(options.rate)
     in_flight: dict[Future, Sequence[OutgoingMessage]] = {}
     fatal: DeliveryError | None = None
@@ -270,25 +290,11 @@ def _count(progress: Progress, outcomes: Iterable[Outcome]) -> None:
 
 def _messages(factory: MessageFactory, members_path: str | Path, ledger: SendLedger, send_id: int) -> Iterator[OutgoingMessage]:
     """Personalised messages for members not yet done; a member tried before keeps its Message-ID."""
-    for row in select_members(members_path, ledger):
-        if isinstance(row, SkippedMember):
-            continue
-        known = ledger.delivery(send_id, row.email)
-        if known is not None and known[0] in FINAL_STATES:
-            continue
-        previous_id = known[1] if known is not None and known[0] in (SENDING, DEFERRED) and known[1] else None
-        yield factory.personalise(row.email, row.name, row.fields, message_id=previous_id)
-
-
-def _batches(messages: Iterator[OutgoingMessage], size: int) -> Iterator[list[OutgoingMessage]]:
-    batch: list[OutgoingMessage] = []
-    for message in messages:
-        batch.append(message)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    for row in select_members(members_path, ledger, send_id):
+        if isinstance(row, Candidate) and not row.done:
+            previous_id = row.message_id if row.state in (SENDING, DEFERRED) and row.message_id else None
+            member = row.member
+            yield factory.personalise(member.email, member.name, member.fields, message_id=previous_id)
 
 
 class _Workers:
