@@ -112,7 +112,9 @@ class SendLedger:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            # FULL: a commit survives power loss too, so an intent row is on disk before
+            # the batch goes out (NORMAL would keep it only across a process crash).
+            self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"{self.path}: cannot open the ledger ({exc})") from None

@@ -189,7 +189,8 @@ def send_issue(
         if on_progress is not None:
             on_progress(progress)
 
-    with ThreadPoolExecutor(options.concurrency, thread_name_prefix="digest-send") as pool:
+    pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="digest-send") if options.concurrency > 1 else _Inline()
+    with pool:
         try:
             for batch in batches:
                 while len(in_flight) >= options.concurrency:
@@ -323,6 +324,28 @@ class _Workers:
     def close(self) -> None:
         for backend in self.opened:
             backend.close()
+
+
+class _Inline:
+    """The executor for ``concurrency = 1``: batches run on the calling thread, so the
+    personalising thread and a sending thread do not trade the GIL on every reply."""
+
+    def __enter__(self) -> "_Inline":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def submit(self, fn: Callable, *args: object) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
 
 
 class _RateLimiter:

@@ -181,3 +181,13 @@ def test_backoff_grows_exponentially_with_jitter_and_honours_retry_after():
     assert all(4.0 <= backoff_delay(1.0, 3) <= 12.0 for _ in range(50))
     assert backoff_delay(0.001, 0, retry_after=7.0) == 7.0
     assert backoff_delay(1.0, 30) <= 450.0
+
+
+def test_batch_size_is_capped_by_the_backend_and_a_rate_keeps_batches_to_a_second(tmp_path):
+    from digest.backends import get_backend
+    from digest.send import SendOptions
+
+    outbox = get_backend(settings_with(tmp_path))
+    assert [SendOptions(batch_size=size).batch_size_for(outbox) for size in (0, 500, 7)] == [100, 100, 7]
+    assert [SendOptions(rate=rate).batch_size_for(outbox) for rate in (10, 0.5, 1000)] == [10, 1, 100]
+    assert SendOptions(rate=10, batch_size=40).batch_size_for(outbox) == 40
