@@ -65,7 +65,6 @@ class SendOptions:
 class Audience:
     """Who an issue would go to, counted before anything is sent."""
 
-    mailable: int = 0  # valid, unique, not suppressed
     to_send: int = 0
     done: int = 0      # delivered or refused for good in an earlier run
     skipped: Counter = field(default_factory=Counter)
@@ -144,7 +143,6 @@ def survey(path: str | Path, ledger: SendLedger | None, issue_slug: str) -> Audi
             if len(audience.examples) < Audience.EXAMPLES:
                 audience.examples.append(row)
             continue
-        audience.mailable += 1
         if row.done:
             audience.done += 1
         else:
