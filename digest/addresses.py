@@ -6,6 +6,7 @@ so we validate ourselves and fail early with a clear message.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from .errors import HeaderError
@@ -31,14 +32,24 @@ def normalise_address(address: str) -> str:
         raise HeaderError(f"not an email address: {address!r}")
     if len(local) > 64 or not _LOCAL_PART.match(local):
         raise HeaderError(f"not an email address (local part must be plain ASCII): {address!r}")
+    ascii_domain = _ascii_domain(domain)
+    if ascii_domain is None:
+        raise HeaderError(f"not an email address (bad domain): {address!r}")
+    return f"{local}@{ascii_domain}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _ascii_domain(domain: str) -> str | None:
+    """The IDNA-encoded, lower-cased domain, or None if invalid. Cached: a members file
+    holds a million addresses but few domains."""
     try:
         ascii_domain = domain.encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise HeaderError(f"not an email address (bad domain): {address!r}") from None
+        return None
     labels = ascii_domain.split(".")
     if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or len(ascii_domain) > 253:
-        raise HeaderError(f"not an email address (bad domain): {address!r}")
-    return f"{local}@{ascii_domain}"
+        return None
+    return ascii_domain
 
 
 def is_valid_address(address: str) -> bool:

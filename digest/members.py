@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, TypeVar
 
 from .addresses import normalise_address
 from .errors import ContentError, HeaderError
 
 RESERVED_COLUMNS = ("email", "name", "language", "tags")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,18 +85,49 @@ def _member_from_row(row: dict[str, str | None], line: int) -> Member | SkippedM
     return Member(email=email, name=fields.get("name", ""), language=fields.get("language", ""), tags=tags, fields=fields, line=line)
 
 
-def without_duplicates(rows: Iterable[Member | SkippedMember]) -> Iterator[Member | SkippedMember]:
-    """Drop repeated addresses (case-insensitive), keeping the first; memory is a
-    64-bit digest per member rather than the address itself."""
-    seen: dict[int, int] = {}
-    for row in rows:
-        if isinstance(row, Member):
-            key = int.from_bytes(hashlib.blake2b(row.email.lower().encode(), digest_size=8).digest(), "big")
-            if key in seen:
-                yield SkippedMember(row.line, row.email, f"duplicate of line {seen[key]}")
-                continue
-            seen[key] = row.line
-        yield row
+def without_duplicates(rows: Iterable[Member | SkippedMember], block: int = 500) -> Iterator[Member | SkippedMember]:
+    """Drop repeated addresses (case-insensitive), keeping the first. Seen addresses go,
+    as 64-bit digests, into a private temporary SQLite table that spills to disk, so
+    memory stays flat however long the file; rows are looked up a block at a time."""
+    seen = sqlite3.connect("", isolation_level=None)  # "" = temporary database, deleted on close
+    try:
+        seen.execute("PRAGMA journal_mode=OFF")
+        seen.execute("CREATE TABLE seen (key INTEGER PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID")
+        for rows_block in chunks(rows, block):
+            keys = {id(row): _digest(row.email) for row in rows_block if isinstance(row, Member)}
+            wanted = list(set(keys.values()))
+            first_lines = dict(seen.execute(f"SELECT key, line FROM seen WHERE key IN ({','.join('?' * len(wanted))})", wanted))
+            new: list[tuple[int, int]] = []
+            for row in rows_block:
+                if isinstance(row, Member):
+                    key = keys[id(row)]
+                    if key in first_lines:
+                        yield SkippedMember(row.line, row.email, f"duplicate of line {first_lines[key]}")
+                        continue
+                    first_lines[key] = row.line
+                    new.append((key, row.line))
+                yield row
+            seen.execute("BEGIN")
+            seen.executemany("INSERT INTO seen VALUES (?, ?)", new)
+            seen.execute("COMMIT")
+    finally:
+        seen.close()
+
+
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of ``size`` items (the last may be shorter)."""
+    block: list[T] = []
+    for item in items:
+        block.append(item)
+        if len(block) == size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def _digest(email: str) -> int:
+    return int.from_bytes(hashlib.blake2b(email.lower().encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def find_member(path: str | Path, email: str) -> Member:

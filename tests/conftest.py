@@ -147,3 +147,39 @@ def provider_backend(settings, fake_provider, monkeypatch):
         return get_backend(configured, name), server
 
     return make
+@pytest.fixture
+def smtp_sink():
+    """A recording SMTP server on 127.0.0.1 without TLS; yields (handler, port)."""
+    from .smtp_sink import SinkHandler, start_sink
+
+    handler = SinkHandler()
+    controller = start_sink(handler)
+    yield handler, controller.port
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory):
+    """(cert, key) of a self-signed certificate for 127.0.0.1."""
+    from .smtp_sink import make_certificate
+
+    made = make_certificate(tmp_path_factory.mktemp("tls"))
+    if made is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    return made
+
+
+def write_members(path: Path, count: int, extra_rows: str = "") -> Path:
+    """A members CSV of ``count`` members m0000@example.org..., then ``extra_rows`` verbatim."""
+    rows = "".join(f"m{n:04d}@example.org,Member {n},en,,City {n}\n" for n in range(count))
+    path.write_text("email,name,language,tags,city\n" + rows + extra_rows, encoding="utf-8")
+    return path
+
+
+def settings_with(tmp_path: Path, **overrides):
+    """The repository's config with the outbox and ledger in ``tmp_path`` and
+    ``table_key=value`` overrides (as DIGEST_TABLE_KEY variables would give)."""
+    environ = {"DIGEST_OUTBOX_PATH": str(tmp_path / "outbox"), "DIGEST_LEDGER_PATH": str(tmp_path / "ledger.sqlite"),
+               "DIGEST_SENDING_BACKOFF": "0.001"}
+    environ.update({f"DIGEST_{key.upper()}": str(value) for key, value in overrides.items()})
+    return load_settings(REPO / "config.toml", environ=environ)

@@ -48,3 +48,15 @@ def test_missing_members_file_is_a_content_error(tmp_path):
 
 def test_find_member_is_case_insensitive():
     assert find_member(REPO / "members.example.csv", "AIKO.TANAKA@example.org").name == "Aiko Tanaka"
+
+
+@pytest.mark.parametrize("block", [2, 3, 500])
+def test_duplicates_are_found_within_and_across_lookup_blocks(tmp_path, block):
+    path = tmp_path / "members.csv"
+    path.write_text("email\na@example.org\nb@example.org\nA@EXAMPLE.ORG\nc@example.org\nb@example.org\nd@example.org\n"
+                    "a@example.org\n", encoding="utf-8")
+    rows = list(without_duplicates(iter_members(path), block=block))
+    assert [(r.line, r.email) for r in rows if isinstance(r, Member)] == [
+        (2, "a@example.org"), (3, "b@example.org"), (5, "c@example.org"), (7, "d@example.org")]
+    assert [(r.line, r.reason) for r in rows if isinstance(r, SkippedMember)] == [
+        (4, "duplicate of line 2"), (6, "duplicate of line 3"), (8, "duplicate of line 2")]

@@ -126,8 +126,6 @@ def test_web_page_has_no_member_data_or_unsubscribe_token(settings):
 
 
 def test_item_markdown_raw_html_is_escaped(make_issue, settings):
-    from digest.config import load_settings
-
     folder = make_issue({"one.md": '+++\ntitle = "T <b>bold</b>"\n+++\n<script>bad()</script> and [a link](https://example.org/x)\n'})
     rendered = render_issue(load_issue(folder), settings)
     html = rendered.html.merge(["x"] * len(rendered.slots))

@@ -19,6 +19,7 @@ BACKENDS: dict[str, str] = {
     "sendgrid": "digest.backends.sendgrid:SendGridBackend",
     "resend": "digest.backends.resend:ResendBackend",
     "ses": "digest.backends.ses:SesBackend",
+    "smtp": "digest.backends.smtp:SmtpBackend",
 }
 
 

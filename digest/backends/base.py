@@ -64,6 +64,11 @@ class Backend(ABC):
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[RecipientResult]:
         """Deliver up to ``max_batch`` messages; one result per message, same order."""
 
+    def was_delivered(self, issue_slug: str, recipient: str, message_id: str) -> bool:
+        """After a crash: can the backend prove it accepted this message (left ``sending``
+        in the ledger)? False means "cannot tell", and the send loop sends it again."""
+        return False
+
     def describe(self) -> str:
         """Where mail goes, for the confirmation prompt (never includes secrets)."""
         return self.name

@@ -44,10 +44,25 @@ class OutboxBackend(Backend):
             results.append(RecipientResult(message.recipient, Status.SENT, message.message_id))
         return results
 
+    def was_delivered(self, issue_slug: str, recipient: str, message_id: str) -> bool:
+        """Files are renamed into place whole, so one holding our Message-ID was delivered."""
+        try:
+            with self.file_for(issue_slug, recipient).open("rb") as handle:
+                for line in handle:
+                    if line in (b"\r\n", b"\n"):
+                        return False
+                    if line.lower().startswith(b"message-id:"):
+                        return line.split(b":", 1)[1].strip().decode("ascii", "replace") == message_id
+        except OSError:
+            return False
+        return False
+
     def path_for(self, message: OutgoingMessage) -> Path:
+        return self.file_for(message.factory.rendered.issue.slug, message.recipient)
+
+    def file_for(self, issue_slug: str, recipient: str) -> Path:
         """``<outbox>/<issue slug>/<address>.eml``; a short hash keeps sanitised names unique."""
-        slug = message.factory.rendered.issue.slug
-        safe = _UNSAFE.sub("_", message.recipient)
-        if safe != message.recipient:
-            safe += "-" + hashlib.sha256(message.recipient.encode()).hexdigest()[:8]
-        return self.folder / slug / f"{safe}.eml"
+        safe = _UNSAFE.sub("_", recipient)
+        if safe != recipient:
+            safe += "-" + hashlib.sha256(recipient.encode()).hexdigest()[:8]
+        return self.folder / issue_slug / f"{safe}.eml"

@@ -151,14 +151,19 @@ class MessageFactory:
     def unsubscribe_url(self, email: str) -> str:
         return unsubscribe_url(self.settings, self.secret, email)
 
-    def personalise(self, email: str, name: str = "", fields: Mapping[str, str] | None = None) -> OutgoingMessage:
+    def personalise(self, email: str, name: str = "", fields: Mapping[str, str] | None = None,
+                    message_id: str | None = None) -> OutgoingMessage:
         """The message for one member. ``fields`` are the member's other columns,
-        available to templates as ``member.<column>``."""
+        available to templates as ``member.<column>``. ``message_id`` reuses the id of
+        an earlier attempt, so a resent message is recognisably the same one."""
         address = normalise_address(email)
         check_header_value("To", name)
         link = self.unsubscribe_url(address)
         values = self.rendered.slot_values({**(fields or {}), "email": address, "name": name, UNSUBSCRIBE_FIELD: link})
-        message_id = f"<{time.time_ns():x}.{secrets.token_hex(8)}@{self.domain}>"
+        if message_id is None:
+            message_id = f"<{time.time_ns():x}.{secrets.token_hex(8)}@{self.domain}>"
+        else:
+            check_header_value("Message-ID", message_id)
         list_unsubscribe = f"<{link}>" + (f", <mailto:{self.mailto}?subject=unsubscribe>" if self.mailto else "")
         head = "".join((
             self._fixed_headers,
