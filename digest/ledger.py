@@ -115,15 +115,17 @@ def utc_now() -> str:
 class SendLedger:
     """One connection to the ledger file; use as a context manager."""
 
+    # FULL: a commit survives power loss too, so an intent row is on disk before the
+    # batch goes out and an unsubscribe before its 200 (NORMAL survives only a process crash).
+    SYNCHRONOUS = "FULL"
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a commit survives power loss too, so an intent row is on disk before
-            # the batch goes out (NORMAL would keep it only across a process crash).
-            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute(f"PRAGMA synchronous={self.SYNCHRONOUS}")
             self.db.executescript(SCHEMA)
             self.db.executescript(BOUNCE_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
@@ -150,14 +152,10 @@ class SendLedger:
         row = self.db.execute("SELECT 1 FROM suppressions WHERE email = ?", (email.strip().lower(),)).fetchone()
         return row is not None
 
-    def sync_every_commit(self) -> None:
-        """fsync on every commit (WAL's NORMAL only survives a crash of the process, not
-        of the machine): for writes a response promises, such as an unsubscribe."""
-        self.db.execute("PRAGMA synchronous=FULL")
-
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group many writes (an import) into one commit: all or nothing, and fast."""
+        """Group many writes (an import, a batch of intents) into one commit: all or
+        nothing, and one fsync rather than one a row."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -188,21 +186,10 @@ class SendLedger:
         for row in self.db.execute("SELECT email, reason, source, created_at FROM suppressions ORDER BY created_at, email"):
             yield Suppression(*row)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """One IMMEDIATE transaction: a batch of rows is one fsync, not one each."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
     def start_send(self, issue: str, backend: str) -> SendRun:
         """The issue's send run, created on the first run and resumed on later ones."""
         now = utc_now()
-        with self._transaction():
+        with self.transaction():
             self.db.execute(
                 "INSERT INTO sends (issue, backend, started_at, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (issue) DO UPDATE SET runs = runs + 1, backend = excluded.backend, "
@@ -241,7 +228,7 @@ class SendLedger:
     def record_intent(self, send_id: int, messages: Iterable[tuple[str, str]]) -> None:
         """Mark (email, message_id) pairs ``sending`` and commit, before the backend sees them."""
         now = utc_now()
-        with self._transaction():
+        with self.transaction():
             self.db.executemany(
                 "INSERT INTO deliveries (send_id, email, state, message_id, attempts, updated_at) VALUES (?, ?, 'sending', ?, 1, ?) "
                 "ON CONFLICT (send_id, email) DO UPDATE SET state = 'sending', message_id = excluded.message_id, "
@@ -252,7 +239,7 @@ class SendLedger:
     def record_outcomes(self, send_id: int, outcomes: Iterable[Outcome]) -> None:
         """Record the provider's answers for a batch in one commit."""
         now = utc_now()
-        with self._transaction():
+        with self.transaction():
             self.db.executemany(
                 "UPDATE deliveries SET state = ?, provider_id = ?, error = ?, updated_at = ? WHERE send_id = ? AND email = ?",
                 [(o.state, o.provider_id, o.error, now, send_id, o.email.lower()) for o in outcomes],

@@ -87,7 +87,6 @@ class UnsubscribeApp:
         if form.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE or not self._valid(fields):
             return self._invalid(start_response)
         with SendLedger(self.ledger_path) as ledger:
-            ledger.sync_every_commit()
             ledger.suppress(fields["email"], "unsubscribe", "web")
         text = f"<strong>{html.escape(fields['email'])}</strong> will get no more email from {html.escape(self.settings.newsletter.name)}."
         return self._page(start_response, "200 OK", "You are unsubscribed", text)
