@@ -15,7 +15,7 @@ from pathlib import Path
 
 import mjml
 
-from digest.build import sample_message
+from digest.render.build import sample_message
 from digest.config import load_settings
 from digest.content import load_issue
 from digest.render import render_issue

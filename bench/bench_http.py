@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from digest.backends import get_backend
+from digest.delivery.backends import get_backend
 from digest.config import load_settings
 from digest.content import load_issue
 from digest.render import render_issue

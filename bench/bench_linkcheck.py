@@ -18,7 +18,7 @@ from pathlib import Path
 
 from digest.config import load_settings
 from digest.content import load_issue
-from digest.linkcheck import check_links
+from digest.sources.linkcheck import check_links
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from digest.ledger import SendLedger
+from digest.store.ledger import SendLedger
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,7 @@ from digest.config import load_settings
 from digest.content import load_issue
 from digest.render import render_issue
 from digest.render.mime import MessageFactory
-from digest.tokens import DEVELOPMENT_SECRET, unsubscribe_url
+from digest.members.tokens import DEVELOPMENT_SECRET, unsubscribe_url
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -90,14 +90,14 @@ def main() -> None:
 
 
 def compare(folder: Path, port: int, count: int, rounds: int) -> None:
-    from digest.backends import get_backend
+    from digest.delivery.backends import get_backend
     from digest.config import load_settings
     from digest.content import load_issue
-    from digest.ledger import SendLedger
+    from digest.store.ledger import SendLedger
     from digest.render import render_issue
     from digest.render.mime import MessageFactory
-    from digest.send import SendOptions, send_issue
-    from digest.tokens import DEVELOPMENT_SECRET
+    from digest.delivery.send import SendOptions, send_issue
+    from digest.members.tokens import DEVELOPMENT_SECRET
 
     members = folder / "members.csv"
     members.write_text("email,name\n" + "".join(f"member{n}@example.org,Member {n}\n" for n in range(count)), encoding="utf-8")

@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 import requests
 
 from digest.config import load_settings
-from digest.ledger import SendLedger
-from digest.tokens import unsubscribe_url
-from digest.web import make_unsubscribe_server
+from digest.store.ledger import SendLedger
+from digest.members.tokens import unsubscribe_url
+from digest.members.web import make_unsubscribe_server
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret"

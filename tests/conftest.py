@@ -132,7 +132,7 @@ def with_table(settings, table: str, **values):
 def provider_backend(settings, fake_provider, monkeypatch):
     """``make(name, answer=None, **config)`` -> (backend, fake server): a backend from
     config pointed at a loopback fake of its provider, with its secrets in the environment."""
-    from digest.backends import get_backend
+    from digest.delivery.backends import get_backend
 
     from .provider_formats import PROVIDERS
 

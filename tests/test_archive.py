@@ -16,8 +16,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from digest.archive import ATOM_NS, build_archive
-from digest.build import sample_message
+from digest.site.archive import ATOM_NS, build_archive
+from digest.render.build import sample_message
 from digest.cli import cli
 from digest.config import load_settings
 from digest.content import load_issue

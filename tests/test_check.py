@@ -7,7 +7,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from digest.checks import check_issue
+from digest.checks.preflight import check_issue
 from digest.cli import cli
 from digest.content import load_issue
 from digest.errors import ContentError

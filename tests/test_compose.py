@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from digest.checks import check_issue
+from digest.checks.preflight import check_issue
 from digest.cli import cli
-from digest.compose import NewItem, write_items
+from digest.sources.compose import NewItem, write_items
 from digest.config import load_settings
 from digest.content import load_issue
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.checks import check_issue
+from digest.checks.preflight import check_issue
 
 from .conftest import MINIMAL_ISSUE_TOML, MINIMAL_ITEM
 

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from digest.backends import BACKENDS, get_backend
-from digest.backends.base import Status
-from digest.backends.base_http import retry_after
+from digest.delivery.backends import BACKENDS, get_backend
+from digest.delivery.backends.base import Status
+from digest.delivery.backends.base_http import retry_after
 from digest.errors import ConfigError, DeliveryError, TemporaryDeliveryError
 
 from .conftest import with_table

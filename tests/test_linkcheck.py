@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from digest.checks import check_issue
+from digest.checks.preflight import check_issue
 from digest.cli import cli
 from digest.config import load_settings
 

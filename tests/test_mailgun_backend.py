@@ -2,8 +2,8 @@
 fills in for each recipient is exactly that member's own message."""
 from __future__ import annotations
 
-from digest.backends import get_backend
-from digest.backends.base import Status
+from digest.delivery.backends import get_backend
+from digest.delivery.backends.base import Status
 from digest.render.mime import MessageFactory
 
 from .conftest import with_table

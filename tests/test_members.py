@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from digest.errors import ContentError
-from digest.members import Member, SkippedMember, find_member, iter_members, without_duplicates
+from digest.members.file import Member, SkippedMember, find_member, iter_members, without_duplicates
 
 from .conftest import REPO
 

@@ -6,8 +6,8 @@ import email.policy
 
 import pytest
 
-from digest.backends import get_backend
-from digest.backends.base import Status
+from digest.delivery.backends import get_backend
+from digest.delivery.backends.base import Status
 from digest.content import load_issue
 from digest.errors import ConfigError
 from digest.render import render_issue

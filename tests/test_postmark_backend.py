@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.backends.base import Status
+from digest.delivery.backends.base import Status
 from digest.errors import DeliveryError
 
 from .fake_provider import Reply

@@ -11,7 +11,7 @@ from digest.errors import TemplateError
 from digest.render import render_issue, render_web_page
 from digest.render.markdown import LinkNotes, markdown_to_text
 from digest.render.issue import build_environment
-from digest.build import sample_message
+from digest.render.build import sample_message
 
 from .conftest import SEED_ISSUE
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from digest.backends.base import Status
-from digest.backends.resend import idempotency_key
+from digest.delivery.backends.base import Status
+from digest.delivery.backends.resend import idempotency_key
 from digest.render.mime import MessageFactory
 
 from .fake_provider import Reply

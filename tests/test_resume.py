@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from digest.ledger import SendLedger
+from digest.store.ledger import SendLedger
 
 from .conftest import REPO, SEED_ISSUE, write_members
 from .smtp_sink import SinkHandler, start_sink

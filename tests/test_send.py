@@ -10,10 +10,10 @@ from click.testing import CliRunner
 
 from digest.cli import cli
 from digest.content import load_issue
-from digest.ledger import SendLedger
+from digest.store.ledger import SendLedger
 from digest.render import render_issue
 from digest.render.mime import MessageFactory
-from digest.send import backoff_delay
+from digest.delivery.send import backoff_delay
 
 from .conftest import REPO, SEED_ISSUE, settings_with, write_members
 
@@ -183,8 +183,8 @@ def test_backoff_grows_exponentially_with_jitter_and_honours_retry_after():
 
 
 def test_batch_size_is_capped_by_the_backend_and_a_rate_keeps_batches_to_a_second(tmp_path):
-    from digest.backends import get_backend
-    from digest.send import SendOptions
+    from digest.delivery.backends import get_backend
+    from digest.delivery.send import SendOptions
 
     outbox = get_backend(settings_with(tmp_path))
     assert [SendOptions(batch_size=size).batch_size_for(outbox) for size in (0, 500, 7)] == [100, 100, 7]

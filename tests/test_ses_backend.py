@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from digest.backends import get_backend
-from digest.backends.base import Status
+from digest.delivery.backends import get_backend
+from digest.delivery.backends.base import Status
 from digest.errors import ConfigError, DeliveryError, TemporaryDeliveryError
 
 from .conftest import with_table

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from digest.backends import get_backend
-from digest.backends.base import Status
+from digest.delivery.backends import get_backend
+from digest.delivery.backends.base import Status
 from digest.config import load_settings
 from digest.content import load_issue
 from digest.errors import ConfigError, DeliveryError
-from digest.ledger import SendLedger
+from digest.store.ledger import SendLedger
 from digest.render import render_issue
 from digest.render.mime import MessageFactory
-from digest.send import SendOptions, send_issue
+from digest.delivery.send import SendOptions, send_issue
 
 from .conftest import REPO, SEED_ISSUE, settings_with, write_members
 from .smtp_sink import SinkHandler, server_tls_context, start_sink

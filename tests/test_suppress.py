@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from digest.cli import cli
-from digest.ledger import SendLedger
+from digest.store.ledger import SendLedger
 
 from .conftest import REPO
 

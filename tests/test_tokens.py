@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from digest.errors import ConfigError
-from digest.tokens import list_id_for, make_token, unsubscribe_secret, unsubscribe_url, verify_token
+from digest.members.tokens import list_id_for, make_token, unsubscribe_secret, unsubscribe_url, verify_token
 
 SECRET = "test-secret-1"
 LIST = "news.example.org"

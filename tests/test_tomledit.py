@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from digest.errors import ContentError
-from digest.tomledit import append_items, toml_string, write_atomic
+from digest.content.tomledit import append_items, toml_string, write_atomic
 
 PATH = Path("issue.toml")
 

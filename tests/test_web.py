@@ -11,15 +11,15 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from digest.build import sample_message
+from digest.render.build import sample_message
 from digest.cli import cli
 from digest.config import load_settings
 from digest.content import load_issue
 from digest.errors import ConfigError
-from digest.ledger import SendLedger
+from digest.store.ledger import SendLedger
 from digest.render import render_issue
-from digest.tokens import make_token, unsubscribe_url
-from digest.web import ThreadingWSGIServer, _LazyApp, make_app, make_unsubscribe_server
+from digest.members.tokens import make_token, unsubscribe_url
+from digest.members.web import ThreadingWSGIServer, _LazyApp, make_app, make_unsubscribe_server
 from wsgiref.simple_server import make_server
 
 from .conftest import REPO, SEED_ISSUE

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import jinja2
 
-from ..checks import check_issue
+from ..checks.preflight import check_issue
 from ..config import Settings, load_settings
 from ..content import Finding, Issue, load_issue
 from ..errors import DigestError
-from ..members import Member, find_member
+from ..members.file import Member, find_member
 from ..render import render_issue
 from ..render.issue import build_environment
 from ..render.mime import MessageFactory, OutgoingMessage
-from ..tokens import unsubscribe_secret
+from ..members.tokens import unsubscribe_secret
 
 ISSUE_FILE = "issue.toml"
 DARK_HEAD = '<meta name="color-scheme" content="dark"><style>:root { color-scheme: dark; }</style>'

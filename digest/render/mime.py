@@ -26,7 +26,7 @@ from typing import Callable, Mapping
 
 from ..addresses import check_header_value, normalise_address
 from ..config import Settings
-from ..tokens import list_id_for, unsubscribe_url
+from ..members.tokens import list_id_for, unsubscribe_url
 from .issue import UNSUBSCRIBE_FIELD, RenderedIssue
 from .slots import SlotText, escape_html
 

@@ -1,0 +1,4 @@
+"""``python -m digest.cli`` runs the CLI too."""
+from . import main
+
+main()

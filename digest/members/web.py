@@ -1,0 +1,196 @@
+"""The unsubscribe endpoint: a small WSGI app any WSGI server can run.
+
+Link scanners follow every GET in a message, so GET only shows a confirmation page
+with a button; a POST unsubscribes: either the RFC 8058 one-click POST a mail client
+sends (``List-Unsubscribe=One-Click``, form-encoded or multipart, no cookies) or the
+page's own form, which posts the same field. The address goes into the ledger's
+suppression list, fsynced, before the answer (200, no redirect). A link whose HMAC
+token does not match, or names another list, gets 400 and changes nothing.
+
+``app`` loads settings from config.toml and the environment on its first request;
+``make_app(settings)`` builds one directly and refuses to start without the secret.
+"""
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import html
+import socketserver
+import threading
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs, urlsplit
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from ..addresses import is_valid_address
+from ..config import Settings, load_settings
+from ..store.ledger import SendLedger
+from .tokens import list_id_for, unsubscribe_secret, verify_token
+
+ONE_CLICK_FIELD, ONE_CLICK_VALUE = "List-Unsubscribe", "One-Click"
+MAX_BODY_BYTES = 16 * 1024
+
+StartResponse = Callable[..., Any]
+
+# The page carries the token in its URL: keep it out of caches and Referer headers.
+HEADERS = [
+    ("Content-Type", "text/html; charset=utf-8"),
+    ("Cache-Control", "no-store"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+]
+
+
+class UnsubscribeApp:
+    """The WSGI callable; thread-safe, since each request opens its own ledger connection."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.secret = unsubscribe_secret(settings, required=True)
+        self.list_id = list_id_for(settings)
+        self.ledger_path = settings.path("ledger")
+        base = settings.newsletter.unsubscribe_url or f"{settings.newsletter.base_url.rstrip('/')}/unsubscribe"
+        self.path = urlsplit(base).path.rstrip("/") or "/"
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).rstrip("/") or "/"
+        if path != self.path:
+            return self._page(start_response, "404 Not Found", "Not found", "There is nothing at this address.")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method == "GET":
+            return self._confirm(environ, start_response)
+        if method == "POST":
+            return self._unsubscribe(environ, start_response)
+        return self._page(start_response, "405 Method Not Allowed", "Not allowed", "Use the link in the email.",
+                          [("Allow", "GET, POST")])
+
+    def _confirm(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        fields = _query(environ)
+        if not self._valid(fields):
+            return self._invalid(start_response)
+        address = fields["email"]
+        hidden = "".join(
+            f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
+            for name, value in (("list", fields["list"]), ("email", address), ("token", fields["token"]), (ONE_CLICK_FIELD, ONE_CLICK_VALUE))
+        )
+        # No action attribute: the form posts back to this very URL, query string and all.
+        form = f'<form method="post">{hidden}<button type="submit">Unsubscribe</button></form>'
+        text = f"Stop sending {html.escape(self.settings.newsletter.name)} to <strong>{html.escape(address)}</strong>?"
+        return self._page(start_response, "200 OK", "Unsubscribe", text, body_extra=form)
+
+    def _unsubscribe(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            form = _form(environ)
+        except ValueError as exc:
+            return self._page(start_response, "400 Bad Request", "Bad request", html.escape(str(exc)))
+        fields = {**_query(environ), **{k: v for k, v in form.items() if k in ("list", "email", "token")}}
+        if form.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE or not self._valid(fields):
+            return self._invalid(start_response)
+        with SendLedger(self.ledger_path) as ledger:
+            ledger.suppress(fields["email"], "unsubscribe", "web")
+        text = f"<strong>{html.escape(fields['email'])}</strong> will get no more email from {html.escape(self.settings.newsletter.name)}."
+        return self._page(start_response, "200 OK", "You are unsubscribed", text)
+
+    def _valid(self, fields: dict[str, str]) -> bool:
+        address = fields.get("email", "")
+        return (
+            fields.get("list") == self.list_id
+            and is_valid_address(address)
+            and verify_token(self.secret, self.list_id, address, fields.get("token", ""))
+        )
+
+    def _invalid(self, start_response: StartResponse) -> Iterable[bytes]:
+        return self._page(start_response, "400 Bad Request", "Link not valid",
+                          "This unsubscribe link is incomplete or was changed. Please use the link from the email as it is.")
+
+    def _page(self, start_response: StartResponse, status: str, title: str, text: str,
+              extra_headers: list[tuple[str, str]] | None = None, body_extra: str = "") -> Iterable[bytes]:
+        theme = self.settings.theme
+        body = (
+            f'<!doctype html><html lang="{html.escape(self.settings.newsletter.language)}"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(title)}</title></head>"
+            f'<body style="margin:0;background:{html.escape(theme.background)};color:{html.escape(theme.text)};font-family:{html.escape(theme.font_stack)}">'
+            f'<main style="max-width:480px;margin:48px auto;padding:24px;background:{html.escape(theme.card)}">'
+            f"<h1>{html.escape(title)}</h1><p>{text}</p>{body_extra}</main></body></html>"
+        ).encode("utf-8")
+        start_response(status, [*HEADERS, ("Content-Length", str(len(body))), *(extra_headers or [])])
+        return [body]
+
+
+def make_app(settings: Settings) -> UnsubscribeApp:
+    """The app for these settings; ConfigError if the signing secret is not set."""
+    return UnsubscribeApp(settings)
+
+
+class _LazyApp:
+    """Module-level ``app`` for WSGI servers: settings are read on the first request."""
+
+    def __init__(self) -> None:
+        self._app: UnsubscribeApp | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        with self._lock:
+            if self._app is None:
+                self._app = make_app(load_settings())
+        return self._app(environ, start_response)
+
+
+app = _LazyApp()
+
+
+class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    """wsgiref's server, one thread per request, so a slow client holds up nobody."""
+
+    daemon_threads = True
+    # socketserver's default backlog of 5 resets connections when a burst of one-click
+    # POSTs arrives at once (mailbox providers send them in bursts after a campaign).
+    request_queue_size = 128
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Logs method, path and status, never the query string (it holds address and token)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        self.log_message('"%s %s" %s', self.command, urlsplit(self.path).path, code)
+
+
+def make_unsubscribe_server(settings: Settings, host: str, port: int) -> ThreadingWSGIServer:
+    """A threaded wsgiref server running the app (port 0 picks a free port)."""
+    return make_server(host, port, make_app(settings), server_class=ThreadingWSGIServer, handler_class=_QuietHandler)
+
+
+def _query(environ: dict[str, Any]) -> dict[str, str]:
+    return _single(parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+
+
+def _form(environ: dict[str, Any]) -> dict[str, str]:
+    """The POST body as fields: form-encoded or multipart/form-data, as RFC 8058 allows."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ValueError("bad Content-Length") from None
+    if length > MAX_BODY_BYTES:
+        raise ValueError("request body too large")
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    content_type = environ.get("CONTENT_TYPE", "")
+    if content_type.split(";")[0].strip().lower() == "multipart/form-data":
+        return _multipart(body, content_type)
+    return _single(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def _multipart(body: bytes, content_type: str) -> dict[str, str]:
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + body)
+    fields: dict[str, str] = {}
+    for part in message.iter_parts() if message.is_multipart() else []:
+        name = part.get_param("name", header="content-disposition")
+        if name and name not in fields:
+            fields[str(name)] = part.get_payload(decode=True).decode("utf-8", "replace")
+    return fields
+
+
+def _single(values: dict[str, list[str]]) -> dict[str, str]:
+    """The first value of each field: a repeated field cannot smuggle a second address."""
+    return {key: items[0] for key, items in values.items()}

@@ -1,0 +1,108 @@
+"""``digest check --links``: every item link and image asked for over HTTP, so a dead
+link is found before members click it.
+
+Each distinct URL is probed once, many at a time (a ThreadPoolExecutor; the work is
+waiting on the network), with HEAD first and GET when a server refuses HEAD (405,
+501) or HEAD fails. A broken URL is reported at every ``link``/``image`` line using it.
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from ..config import Settings
+from ..content import Finding, Issue
+from .fetch import FetchLimits, new_session, user_agent
+
+_RETRY_WITH_GET = {405, 501}
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    """One URL at one place in an item file."""
+
+    url: str
+    kind: str  # "link" | "image"
+    path: Path
+    line: int | None
+
+
+def link_targets(issue: Issue) -> list[LinkTarget]:
+    """Every http(s) link and image of the issue's items, in order."""
+    targets = []
+    for item in issue.items:
+        for kind, url in (("link", item.link), ("image", item.image)):
+            if url.startswith(("http://", "https://")):
+                targets.append(LinkTarget(url, kind, item.path, item.lines.get(kind)))
+    return targets
+
+
+def check_links(issue: Issue, settings: Settings) -> list[Finding]:
+    """An error for each link or image that does not answer with a success status."""
+    table = settings.table("linkcheck")
+    timeout = float(table["timeout"])
+    limits = FetchLimits(timeout=timeout, max_redirects=int(settings.table("fetch")["max_redirects"]), user_agent=user_agent(settings))
+    targets = link_targets(issue)
+    urls = list(dict.fromkeys(t.url for t in targets))
+    if not urls:
+        return []
+    prober = _Prober(limits)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(int(table["workers"]), len(urls)))) as pool:
+            problems = dict(zip(urls, pool.map(prober.probe, urls)))
+    finally:
+        prober.close()
+    return [
+        Finding("error", f"{t.kind} {t.url} is broken: {problems[t.url]}", t.path, t.line)
+        for t in targets if problems[t.url]
+    ]
+
+
+class _Prober:
+    """Probes URLs with one requests.Session per worker thread (a Session is not thread-safe)."""
+
+    def __init__(self, limits: FetchLimits):
+        self.limits = limits
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        if not hasattr(self._local, "session"):
+            self._local.session = new_session(self.limits)
+            with self._lock:
+                self._sessions.append(self._local.session)
+        return self._local.session
+
+    def close(self) -> None:
+        for session in self._sessions:
+            session.close()
+
+    def probe(self, url: str) -> str:
+        """"" if ``url`` works, else why not."""
+        session = self._session()
+        try:
+            response = session.head(url, allow_redirects=True, timeout=self.limits.timeout)
+            if response.status_code not in _RETRY_WITH_GET:
+                return _status_problem(response.status_code)
+        except requests.exceptions.RequestException:
+            pass
+        try:
+            with session.get(url, allow_redirects=True, timeout=self.limits.timeout, stream=True) as response:
+                return _status_problem(response.status_code)
+        except requests.exceptions.Timeout:
+            return f"no answer within {self.limits.timeout:g} s"
+        except requests.exceptions.TooManyRedirects:
+            return f"more than {self.limits.max_redirects} redirects"
+        except requests.exceptions.ConnectionError:
+            return "cannot connect"
+        except requests.exceptions.RequestException as exc:
+            return f"request failed ({type(exc).__name__})"
+
+
+def _status_problem(status: int) -> str:
+    return f"HTTP {status}" if status >= 400 else ""
