@@ -96,7 +96,8 @@ def compare(folder: Path, port: int, count: int, rounds: int) -> None:
     from digest.store.ledger import SendLedger
     from digest.render import render_issue
     from digest.render.mime import MessageFactory
-    from digest.delivery.send import SendOptions, send_issue
+    from digest.delivery.batches import SendOptions
+    from digest.delivery.send import send_issue
     from digest.members.tokens import DEVELOPMENT_SECRET
 
     members = folder / "members.csv"

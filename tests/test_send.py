@@ -13,7 +13,7 @@ from digest.content import load_issue
 from digest.store.ledger import SendLedger
 from digest.render import render_issue
 from digest.render.mime import MessageFactory
-from digest.delivery.send import backoff_delay
+from digest.delivery.batches import backoff_delay
 
 from .conftest import REPO, SEED_ISSUE, settings_with, write_members
 
@@ -184,7 +184,7 @@ def test_backoff_grows_exponentially_with_jitter_and_honours_retry_after():
 
 def test_batch_size_is_capped_by_the_backend_and_a_rate_keeps_batches_to_a_second(tmp_path):
     from digest.delivery.backends import get_backend
-    from digest.delivery.send import SendOptions
+    from digest.delivery.batches import SendOptions
 
     outbox = get_backend(settings_with(tmp_path))
     assert [SendOptions(batch_size=size).batch_size_for(outbox) for size in (0, 500, 7)] == [100, 100, 7]

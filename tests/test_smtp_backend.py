@@ -13,7 +13,8 @@ from digest.errors import ConfigError, DeliveryError
 from digest.store.ledger import SendLedger
 from digest.render import render_issue
 from digest.render.mime import MessageFactory
-from digest.delivery.send import SendOptions, send_issue
+from digest.delivery.batches import SendOptions
+from digest.delivery.send import send_issue
 
 from .conftest import REPO, SEED_ISSUE, settings_with, write_members
 from .smtp_sink import SinkHandler, server_tls_context, start_sink

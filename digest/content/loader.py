@@ -1,4 +1,4 @@
-"""The content model (Issue, Section, Item) and the reader that builds it from files.
+"""The reader that builds the content model (Issue, Section, Item) from files.
 
 An issue is a folder: ``issue.toml`` lists the sections and their item files in order;
 each item is Markdown with ``+++``-fenced TOML front matter. Every problem is reported
@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import ContentError
+from .model import Finding, Issue, Item, Section
 
 ISSUE_FILE = "issue.toml"
 FRONT_MATTER_FENCE = "+++"
@@ -25,64 +25,6 @@ SECTION_KEYS = {"title", "intro", "items"}
 ITEM_KEYS = {"title", "link", "image", "image_alt", "date", "tags", "draft"}
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.md$")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem found in an issue: an error stops a build, a warning does not."""
-
-    severity: str  # "error" | "warning"
-    message: str
-    path: Path
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where}: {self.severity}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Item:
-    """One curated item: a title, a Markdown body, and optional link and image."""
-
-    slug: str
-    path: Path
-    title: str
-    body: str
-    link: str = ""
-    image: str = ""
-    image_alt: str = ""
-    date: dt.date | None = None
-    tags: tuple[str, ...] = ()
-    draft: bool = False
-    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class Section:
-    title: str
-    items: tuple[Item, ...]
-    intro: str = ""
-
-
-@dataclass(frozen=True)
-class Issue:
-    """A whole issue, in the order the editor listed it."""
-
-    slug: str
-    path: Path
-    title: str
-    date: dt.date
-    subject: str
-    sections: tuple[Section, ...]
-    preheader: str = ""
-    intro: str = ""
-    draft: bool = False
-    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def items(self) -> tuple[Item, ...]:
-        return tuple(item for section in self.sections for item in section.items)
 
 
 class _Reporter:

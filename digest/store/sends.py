@@ -1,0 +1,150 @@
+"""Send runs and deliveries: one run per issue, one row per member.
+
+A member's row says ``sending`` (intent, with our Message-ID) before the backend is
+handed the message and ``sent``/``queued``/``failed``/``deferred`` once the provider
+answered, so a crash leaves only the in-flight rows uncertain.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from .database import LedgerDatabase, marks, utc_now
+
+SEND_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sends (
+    id           INTEGER PRIMARY KEY,
+    issue        TEXT NOT NULL UNIQUE, -- issue slug: one send run per issue, resumed in place
+    backend      TEXT NOT NULL,
+    runs         INTEGER NOT NULL DEFAULT 1,
+    started_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    completed_at TEXT                  -- set when a run ended with every member final
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    send_id     INTEGER NOT NULL REFERENCES sends(id),
+    email       TEXT NOT NULL,              -- lower-cased address
+    state       TEXT NOT NULL,              -- sending | sent | queued | deferred | failed
+    message_id  TEXT NOT NULL DEFAULT '',   -- our Message-ID, reused when sent again
+    provider_id TEXT NOT NULL DEFAULT '',
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    error       TEXT NOT NULL DEFAULT '',
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (send_id, email)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_by_state ON deliveries (send_id, state);
+"""
+
+SENDING = "sending"
+DEFERRED = "deferred"
+FAILED = "failed"
+DELIVERED_STATES = ("sent", "queued")
+FINAL_STATES = (*DELIVERED_STATES, FAILED)  # never sent again on resume
+
+
+@dataclass(frozen=True)
+class SendRun:
+    id: int
+    issue: str
+    backend: str
+    runs: int
+    started_at: str
+    updated_at: str
+    completed_at: str | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    email: str
+    state: str
+    message_id: str
+    provider_id: str
+    attempts: int
+    error: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the provider said about one member, ready to be recorded."""
+
+    email: str
+    state: str
+    provider_id: str = ""
+    error: str = ""
+
+
+class SendRuns(LedgerDatabase):
+    """Send runs and their per-member deliveries, on the ledger's connection."""
+
+    def start_send(self, issue: str, backend: str) -> SendRun:
+        """The issue's send run, created on the first run and resumed on later ones."""
+        now = utc_now()
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO sends (issue, backend, started_at, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (issue) DO UPDATE SET runs = runs + 1, backend = excluded.backend, "
+                "updated_at = excluded.updated_at, completed_at = NULL",
+                (issue, backend, now, now),
+            )
+        run = self.send_run(issue)
+        assert run is not None
+        return run
+
+    def send_run(self, issue: str) -> SendRun | None:
+        row = self.db.execute(
+            "SELECT id, issue, backend, runs, started_at, updated_at, completed_at FROM sends WHERE issue = ?", (issue,)
+        ).fetchone()
+        return SendRun(*row) if row else None
+
+    def finish_send(self, send_id: int, complete: bool) -> None:
+        now = utc_now()
+        self.db.execute("UPDATE sends SET updated_at = ?, completed_at = ? WHERE id = ?", (now, now if complete else None, send_id))
+
+    def deliveries_among(self, send_id: int, emails: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """lower-cased address -> (state, message_id) for those of ``emails`` tried before."""
+        wanted = [email.lower() for email in emails]
+        rows = self.db.execute(
+            f"SELECT email, state, message_id FROM deliveries WHERE send_id = ? AND email IN ({marks(wanted)})",
+            [send_id, *wanted],
+        )
+        return {email: (state, message_id) for email, state, message_id in rows}
+
+    def record_intent(self, send_id: int, messages: Iterable[tuple[str, str]]) -> None:
+        """Mark (email, message_id) pairs ``sending`` and commit, before the backend sees them."""
+        now = utc_now()
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO deliveries (send_id, email, state, message_id, attempts, updated_at) VALUES (?, ?, 'sending', ?, 1, ?) "
+                "ON CONFLICT (send_id, email) DO UPDATE SET state = 'sending', message_id = excluded.message_id, "
+                "attempts = attempts + 1, updated_at = excluded.updated_at",
+                [(send_id, email.lower(), message_id, now) for email, message_id in messages],
+            )
+
+    def record_outcomes(self, send_id: int, outcomes: Iterable[Outcome]) -> None:
+        """Record the provider's answers for a batch in one commit."""
+        now = utc_now()
+        with self.transaction():
+            self.db.executemany(
+                "UPDATE deliveries SET state = ?, provider_id = ?, error = ?, updated_at = ? WHERE send_id = ? AND email = ?",
+                [(o.state, o.provider_id, o.error, now, send_id, o.email.lower()) for o in outcomes],
+            )
+
+    def in_flight(self, send_id: int) -> list[tuple[str, str]]:
+        """(email, message_id) of rows left ``sending`` by a run that died mid-batch."""
+        return self.db.execute(
+            "SELECT email, message_id FROM deliveries WHERE send_id = ? AND state = 'sending' ORDER BY email", (send_id,)
+        ).fetchall()
+
+    def counts(self, send_id: int) -> dict[str, int]:
+        rows = self.db.execute("SELECT state, COUNT(*) FROM deliveries WHERE send_id = ? GROUP BY state", (send_id,))
+        return dict(rows.fetchall())
+
+    def unfinished(self, send_id: int, limit: int = 20) -> list[Delivery]:
+        """Members not delivered (failed, deferred, uncertain), with their last error."""
+        rows = self.db.execute(
+            "SELECT email, state, message_id, provider_id, attempts, error, updated_at FROM deliveries "
+            "WHERE send_id = ? AND state NOT IN ('sent', 'queued') ORDER BY state, email LIMIT ?",
+            (send_id, limit),
+        )
+        return [Delivery(*row) for row in rows]
