@@ -15,8 +15,7 @@ from ..content import Finding, Issue, Item, load_issue
 from ..errors import ContentError, DigestError
 from ..render import render_issue
 from ..render.build import sample_message
-from ..sources.linkcheck import check_links
-from ..sources.readers import link_key
+from ..sources.links import link_key
 
 _TEMPLATE_MARKERS = ("{{", "{%")
 
@@ -144,5 +143,7 @@ def check_issue(folder: str | Path, settings: Settings, links: bool = False) -> 
             continue
         findings.extend(check(issue, settings))
     if links and not loader_errors:
+        from ..sources.linkcheck import check_links  # requests, only when links are checked
+
         findings.extend(check_links(issue, settings))
     return findings

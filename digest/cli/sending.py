@@ -1,5 +1,7 @@
 """``digest send`` and ``digest status``: the CLI side of sending, a thin shell over
-``digest.send`` (prompt, progress line, Ctrl-C, and the summary a person reads)."""
+``digest.delivery`` (prompt, progress line, Ctrl-C, and the summary a person reads).
+
+The sending machinery is imported when a command runs, not when the CLI loads."""
 from __future__ import annotations
 
 import signal
@@ -7,22 +9,21 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..addresses import normalise_address
-from ..delivery.backends import Backend, get_backend
-from .support import issue_dir_argument, settings_from
 from ..config import Settings
-from ..content import load_issue
-from ..errors import ContentError, DeliveryError
-from ..store.ledger import SendLedger
-from ..members.file import Member, find_member
-from ..render import render_issue
-from ..render.mime import MessageFactory
-from ..delivery.send import Audience, Progress, SendOptions, SendReport, send_issue, survey
-from ..members.tokens import unsubscribe_secret
+from ..errors import DeliveryError
+from .support import issue_dir_argument, settings_from
+
+if TYPE_CHECKING:
+    from ..delivery.audience import Audience
+    from ..delivery.backends import Backend
+    from ..delivery.batches import SendOptions
+    from ..delivery.send import Progress, SendReport
+    from ..render.mime import MessageFactory
+    from ..store.ledger import SendLedger
 
 
 @click.command()
@@ -44,6 +45,15 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
         digest send issues/2015-10 --test me@example.org
         digest send issues/2015-10 --yes
     """
+    from ..content import load_issue
+    from ..delivery.audience import survey
+    from ..delivery.backends import get_backend
+    from ..delivery.batches import SendOptions
+    from ..members.tokens import unsubscribe_secret
+    from ..render import render_issue
+    from ..render.mime import MessageFactory
+    from ..store.ledger import SendLedger
+
     settings = settings_from(ctx)
     issue = load_issue(issue_dir)
     members_path = members_path or settings.path("members")
@@ -80,6 +90,12 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
 
 def _send_test(settings: Settings, issue, backend: Backend, secret: str, members_path: Path, address: str) -> None:
     """One message to ``address``, with the member's own fields when it is a member."""
+    from ..addresses import normalise_address
+    from ..errors import ContentError
+    from ..members.file import Member, find_member
+    from ..render import render_issue
+    from ..render.mime import MessageFactory
+
     address = normalise_address(address)
     try:
         member = find_member(members_path, address)
@@ -128,6 +144,9 @@ class _ProgressLine:
 def _run_send(factory: MessageFactory, members_path: Path, ledger: SendLedger, settings: Settings,
               options: SendOptions, audience: Audience, issue_dir: Path) -> SendReport:
     """The send loop with a progress line; the first Ctrl-C stops it after the batches in flight."""
+    from ..delivery.backends import get_backend
+    from ..delivery.send import send_issue
+
     stop = threading.Event()
     progress_line = _ProgressLine()
 
@@ -176,6 +195,8 @@ def status(ctx: click.Context, issue_dir: Path) -> None:
 
         digest status issues/2015-10
     """
+    from ..store.ledger import SendLedger
+
     settings = settings_from(ctx)
     slug = issue_dir.resolve().name
     ledger_path = settings.path("ledger")

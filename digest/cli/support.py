@@ -1,16 +1,18 @@
 """What every ``digest`` command shares: the error-to-one-line group, lazily loaded
-settings, and the common ISSUE_DIR argument. Kept apart so command modules can import
-it without importing each other."""
+settings, the ledger, and the common ISSUE_DIR argument. Kept apart so command
+modules can import it without importing each other; it imports nothing heavy."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..config import load_settings
+from ..config import Settings, load_settings
 from ..errors import DigestError
-from ..store.ledger import SendLedger
+
+if TYPE_CHECKING:
+    from ..store.ledger import SendLedger
 
 
 class DigestGroup(click.Group):
@@ -23,7 +25,7 @@ class DigestGroup(click.Group):
             raise click.ClickException(str(exc)) from None
 
 
-def settings_from(ctx: click.Context):
+def settings_from(ctx: click.Context) -> Settings:
     """Settings are loaded lazily so ``--help`` works even with a broken config."""
     obj = ctx.find_root().obj
     if "settings" not in obj:
@@ -36,7 +38,8 @@ def settings_from(ctx: click.Context):
 
 issue_dir_argument = click.argument("issue_dir", type=click.Path(path_type=Path))
 
+
 def ledger_from(ctx: click.Context) -> SendLedger:
+    from ..store.ledger import SendLedger
+
     return SendLedger(settings_from(ctx).path("ledger"))
-
-

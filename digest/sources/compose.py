@@ -20,7 +20,8 @@ from ..config import Settings
 from ..content import ISSUE_FILE, Issue, load_issue
 from ..errors import ConfigError, ContentError
 from .fetch import FetchLimits
-from .readers import FeedEntry, link_key, read_feed, read_page
+from .links import link_key
+from .readers import FeedEntry, read_feed, read_page
 from ..content.tomledit import append_items, create_exclusive, toml_string, write_atomic
 
 DRAFT_LINE = "draft = true  # from a feed: delete this line to keep the item, or delete the item"

@@ -144,15 +144,6 @@ def absolute_url(value: str, base: str) -> str:
     return url if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
-def link_key(url: str) -> str:
-    """What makes two links the same page: scheme and host in any case, no fragment,
-    no trailing slash."""
-    parts = urlsplit(url.strip())
-    path = parts.path.rstrip("/")
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
-
-
 def plain_text(value: str, max_chars: int) -> str:
     """Untrusted text or HTML as one line of plain text, at most ``max_chars`` long."""
     stripper = _TextOnly()
