@@ -11,7 +11,8 @@ from digest.config import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_ISSUE = REPO / "issues" / "2015-10"
-SEED_TEXT = REPO.parent / "shared" / "seed-iclei-japan-news.txt"
+# The page the seed issue was made from, kept in the repository so a fresh clone can compare against it.
+SEED_TEXT = REPO / "tests" / "fixtures" / "seed" / "iclei-japan-news-2015-10.txt"
 
 
 @pytest.fixture(autouse=True)
