@@ -1,8 +1,9 @@
 """MJML -> responsive HTML -> CSS inlined, with the library defaults that break email fixed.
 
-See EMAIL-PITFALLS.md: premailer must keep ``!important`` (MJML's column widths and our
+premailer must keep ``!important`` (MJML's column widths and our
 dark-mode rules need it), must not fetch stylesheets over the network, and drops the
 doctype, which we put back. cssutils' warnings about ``mso-*`` properties are noise.
+docs/email-rendering.md lists the other defaults the renderer relies on.
 """
 from __future__ import annotations
 
