@@ -9,6 +9,7 @@ and keeps its traceback. Each class carries what the user needs to find the faul
     ├── ConfigError                config.toml and DIGEST_* variables
     ├── HeaderError                CR/LF or malformed values bound for a mail header
     ├── FetchError(url)            a page or feed could not be fetched or is not what we expected
+    ├── LedgerError                the ledger cannot be opened, reached or written (file, server, login)
     └── DeliveryError(recipient, reply)  a backend refused or failed
         └── TemporaryDeliveryError(retry_after)  worth retrying later (4xx SMTP, 429/5xx, timeouts)
 """
@@ -51,6 +52,10 @@ class ConfigError(DigestError, ValueError):
 
 class HeaderError(DigestError, ValueError):
     """A value bound for a mail header would be unsafe (CR/LF) or malformed."""
+
+
+class LedgerError(DigestError):
+    """The ledger cannot be opened, reached or written: a bad file, a server down, a refused login."""
 
 
 class FetchError(DigestError):

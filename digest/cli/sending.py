@@ -52,6 +52,7 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
     from ..members.tokens import unsubscribe_secret
     from ..render import render_issue
     from ..render.mime import MessageFactory
+    from ..store.engines import ledger_exists, ledger_target
     from ..store.ledger import SendLedger
 
     settings = settings_from(ctx)
@@ -64,8 +65,8 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
     if test_address:
         _send_test(settings, issue, backend, secret, members_path, test_address)
         return
-    ledger_path = settings.path("ledger")
-    ledger = SendLedger(ledger_path) if real_send or ledger_path.is_file() else None
+    target = ledger_target(settings)
+    ledger = SendLedger(target) if real_send or ledger_exists(target) else None
     try:
         audience = survey(members_path, ledger, issue.slug)
         factory = MessageFactory(render_issue(issue, settings), settings, secret)
@@ -195,19 +196,20 @@ def status(ctx: click.Context, issue_dir: Path) -> None:
 
         digest status issues/2015-10
     """
+    from ..store.engines import describe, ledger_exists, ledger_target
     from ..store.ledger import SendLedger
 
     settings = settings_from(ctx)
     slug = issue_dir.resolve().name
-    ledger_path = settings.path("ledger")
+    target = ledger_target(settings)
     run = None
-    if ledger_path.is_file():
-        with SendLedger(ledger_path) as ledger:
+    if ledger_exists(target):
+        with SendLedger(target) as ledger:
             run = ledger.send_run(slug)
             counts = ledger.counts(run.id) if run else {}
             unfinished = ledger.unfinished(run.id) if run else []
     if run is None:
-        click.echo(f"Issue {slug}: not sent yet (no send recorded in {ledger_path}).")
+        click.echo(f"Issue {slug}: not sent yet (no send recorded in {describe(target)}).")
         return
     click.echo(f"Issue {slug}: send via {run.backend}, started {run.started_at}, {run.runs} run(s), last {run.updated_at}")
     for state in ("sent", "queued", "failed", "deferred", "sending"):

@@ -40,6 +40,7 @@ issue_dir_argument = click.argument("issue_dir", type=click.Path(path_type=Path)
 
 
 def ledger_from(ctx: click.Context) -> SendLedger:
+    from ..store.engines import ledger_target
     from ..store.ledger import SendLedger
 
-    return SendLedger(settings_from(ctx).path("ledger"))
+    return SendLedger(ledger_target(settings_from(ctx)))

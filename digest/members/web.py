@@ -23,6 +23,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ..addresses import is_valid_address
 from ..config import Settings, load_settings
+from ..store.engines import ledger_target
 from ..store.ledger import SendLedger
 from .tokens import list_id_for, unsubscribe_secret, verify_token
 
@@ -48,7 +49,7 @@ class UnsubscribeApp:
         self.settings = settings
         self.secret = unsubscribe_secret(settings, required=True)
         self.list_id = list_id_for(settings)
-        self.ledger_path = settings.path("ledger")
+        self.ledger_path = ledger_target(settings)
         base = settings.newsletter.unsubscribe_url or f"{settings.newsletter.base_url.rstrip('/')}/unsubscribe"
         self.path = urlsplit(base).path.rstrip("/") or "/"
 

@@ -1,17 +1,19 @@
-"""The ledger file itself: one SQLite (WAL) connection, its pragmas and transactions.
+"""The ledger's connection: which engine holds it (an SQLite file or PostgreSQL), its
+schema brought up to date on opening, and its transactions.
 
 Send runs and suppressions (``sends.py``, ``suppressions.py``) are written on top of
-this, so where the state lives and how a commit reaches the disk is decided here once.
+this in one SQL dialect, so where the state lives and how a commit reaches the disk
+is decided here and in ``engines/`` once.
 """
 from __future__ import annotations
 
-import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import ClassVar, Iterator, Sequence
+from typing import Iterator, Sequence
 
-from ..errors import ConfigError
+from .engines import describe, open_engine
+from .migrations import migrate
 
 
 def marks(values: Sequence[object]) -> str:
@@ -24,33 +26,30 @@ def utc_now() -> str:
 
 
 class LedgerDatabase:
-    """One connection to the ledger file; use as a context manager.
+    """One connection to the ledger (a file path, ``sqlite:///...`` or
+    ``postgresql://...``); use as a context manager. Opening it migrates it."""
 
-    Subclasses list the tables they need in ``SCHEMAS``; each is created if missing.
-    """
-
-    SCHEMAS: ClassVar[tuple[str, ...]] = ()
     # FULL: a commit survives power loss too, so an intent row is on disk before the
     # batch goes out and an unsubscribe before its 200 (NORMAL survives only a process crash).
     SYNCHRONOUS = "FULL"
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, target: str | Path):
+        self.target = target
+        self.db = open_engine(target, self.SYNCHRONOUS)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute(f"PRAGMA synchronous={self.SYNCHRONOUS}")
-            for schema in self.SCHEMAS:
-                self.db.executescript(schema)
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"{self.path}: cannot open the ledger ({exc})") from None
+            migrate(self.db)
+        except BaseException:
+            self.db.close()
+            raise
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def __str__(self) -> str:
+        return describe(self.target)
 
     def close(self) -> None:
         self.db.close()
@@ -59,10 +58,5 @@ class LedgerDatabase:
     def transaction(self) -> Iterator[None]:
         """Group many writes (an import, a batch of intents) into one commit: all or
         nothing, and one fsync rather than one a row."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self.db.transaction():
             yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")

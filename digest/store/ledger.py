@@ -1,4 +1,4 @@
-"""The ledger: state that must survive a crash, in one SQLite (WAL) file.
+"""The ledger: state that must survive a crash, in an SQLite (WAL) file or a PostgreSQL database.
 
 It holds the suppression list that every send honours (``suppressions.py``) and one
 send run per issue with a row per member (``sends.py``). Writes commit before
@@ -8,15 +8,13 @@ processes can share the file.
 from __future__ import annotations
 
 from .database import utc_now
-from .sends import (DEFERRED, DELIVERED_STATES, FAILED, FINAL_STATES, SEND_SCHEMA, SENDING, Delivery, Outcome,
+from .sends import (DEFERRED, DELIVERED_STATES, FAILED, FINAL_STATES, SENDING, Delivery, Outcome,
                     SendRun, SendRuns)
-from .suppressions import SUPPRESSION_SCHEMA, Suppression, SuppressionList
+from .suppressions import Suppression, SuppressionList
 
 __all__ = ["DELIVERED_STATES", "DEFERRED", "FAILED", "FINAL_STATES", "SENDING", "Delivery", "Outcome", "SendLedger",
            "SendRun", "Suppression", "utc_now"]
 
 
 class SendLedger(SendRuns, SuppressionList):
-    """One connection to the ledger file; use as a context manager."""
-
-    SCHEMAS = (SUPPRESSION_SCHEMA, SEND_SCHEMA)
+    """One connection to the ledger (a file or a PostgreSQL database); use as a context manager."""

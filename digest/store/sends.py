@@ -11,30 +11,6 @@ from typing import Iterable, Sequence
 
 from .database import LedgerDatabase, marks, utc_now
 
-SEND_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sends (
-    id           INTEGER PRIMARY KEY,
-    issue        TEXT NOT NULL UNIQUE, -- issue slug: one send run per issue, resumed in place
-    backend      TEXT NOT NULL,
-    runs         INTEGER NOT NULL DEFAULT 1,
-    started_at   TEXT NOT NULL,
-    updated_at   TEXT NOT NULL,
-    completed_at TEXT                  -- set when a run ended with every member final
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    send_id     INTEGER NOT NULL REFERENCES sends(id),
-    email       TEXT NOT NULL,              -- lower-cased address
-    state       TEXT NOT NULL,              -- sending | sent | queued | deferred | failed
-    message_id  TEXT NOT NULL DEFAULT '',   -- our Message-ID, reused when sent again
-    provider_id TEXT NOT NULL DEFAULT '',
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    error       TEXT NOT NULL DEFAULT '',
-    updated_at  TEXT NOT NULL,
-    PRIMARY KEY (send_id, email)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_by_state ON deliveries (send_id, state);
-"""
-
 SENDING = "sending"
 DEFERRED = "deferred"
 FAILED = "failed"
@@ -83,7 +59,7 @@ class SendRuns(LedgerDatabase):
         with self.transaction():
             self.db.execute(
                 "INSERT INTO sends (issue, backend, started_at, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (issue) DO UPDATE SET runs = runs + 1, backend = excluded.backend, "
+                "ON CONFLICT (issue) DO UPDATE SET runs = sends.runs + 1, backend = excluded.backend, "
                 "updated_at = excluded.updated_at, completed_at = NULL",
                 (issue, backend, now, now),
             )
@@ -117,7 +93,7 @@ class SendRuns(LedgerDatabase):
             self.db.executemany(
                 "INSERT INTO deliveries (send_id, email, state, message_id, attempts, updated_at) VALUES (?, ?, 'sending', ?, 1, ?) "
                 "ON CONFLICT (send_id, email) DO UPDATE SET state = 'sending', message_id = excluded.message_id, "
-                "attempts = attempts + 1, updated_at = excluded.updated_at",
+                "attempts = deliveries.attempts + 1, updated_at = excluded.updated_at",
                 [(send_id, email.lower(), message_id, now) for email, message_id in messages],
             )
 

@@ -11,20 +11,6 @@ from typing import Iterator, Sequence
 
 from .database import LedgerDatabase, marks, utc_now
 
-SUPPRESSION_SCHEMA = """
-CREATE TABLE IF NOT EXISTS suppressions (
-    email      TEXT PRIMARY KEY,   -- lower-cased address
-    reason     TEXT NOT NULL,      -- unsubscribe | bounce | complaint | manual | import
-    source     TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS soft_bounces (
-    email      TEXT PRIMARY KEY,   -- lower-cased address
-    in_a_row   INTEGER NOT NULL,
-    updated_at TEXT NOT NULL
-);
-"""
-
 
 @dataclass(frozen=True)
 class Suppression:
@@ -40,7 +26,7 @@ class SuppressionList(LedgerDatabase):
     def suppress(self, email: str, reason: str, source: str = "") -> bool:
         """Add an address to the suppression list; False if it was already there."""
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO suppressions (email, reason, source, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO suppressions (email, reason, source, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (email.strip().lower(), reason, source, utc_now()),
         )
         return cursor.rowcount == 1
@@ -63,7 +49,7 @@ class SuppressionList(LedgerDatabase):
         """Add one soft bounce to the address's run and return the run's length."""
         row = self.db.execute(
             "INSERT INTO soft_bounces (email, in_a_row, updated_at) VALUES (?, 1, ?) "
-            "ON CONFLICT (email) DO UPDATE SET in_a_row = in_a_row + 1, updated_at = excluded.updated_at "
+            "ON CONFLICT (email) DO UPDATE SET in_a_row = soft_bounces.in_a_row + 1, updated_at = excluded.updated_at "
             "RETURNING in_a_row",
             (email.strip().lower(), utc_now()),
         ).fetchone()
