@@ -34,9 +34,13 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="Render and count members; send nothing, record nothing.")
 @click.option("--test", "test_address", metavar="ADDRESS",
               help='Send one message, subject prefixed "[TEST] ", to ADDRESS; not recorded as the send.')
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Share the send among N worker processes here, claiming batches under leases.")
+@click.option("--join", is_flag=True, help="Add workers (one, or --workers N) to a shared send in progress.")
+@click.option("--quiet", is_flag=True, hidden=True, help="No progress and no summary (for workers started by --workers).")
 @click.pass_context
 def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bool, dry_run: bool,
-         test_address: str | None) -> None:
+         test_address: str | None, workers: int | None, join: bool, quiet: bool) -> None:
     """Send an issue to every member once; run it again to resume an interrupted send.
 
     Example:
@@ -44,6 +48,7 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
         digest send issues/2015-10 --dry-run
         digest send issues/2015-10 --test me@example.org
         digest send issues/2015-10 --yes
+        digest send issues/2015-10 --yes --workers 4     # then, elsewhere: --join
     """
     from ..content import load_issue
     from ..delivery.audience import survey
@@ -66,6 +71,11 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
         _send_test(settings, issue, backend, secret, members_path, test_address)
         return
     target = ledger_target(settings)
+    if real_send and (join or workers or _is_shared(target, issue.slug)):
+        from .workers import shared_send
+
+        shared_send(ctx, settings, issue, issue_dir, members_path, backend, options, secret, workers or 1, join, yes, quiet)
+        return
     ledger = SendLedger(target) if real_send or ledger_exists(target) else None
     try:
         audience = survey(members_path, ledger, issue.slug)
@@ -87,6 +97,18 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
         if ledger is not None:
             ledger.close()
     _report_send(ctx, report, issue_dir)
+
+
+def _is_shared(target: str | Path, slug: str) -> bool:
+    """Whether the issue's send was started as a shared one: then every later run is."""
+    from ..store.engines import ledger_exists
+    from ..store.ledger import SendLedger
+
+    if not ledger_exists(target):
+        return False
+    with SendLedger(target) as ledger:
+        run = ledger.send_run(slug)
+        return run is not None and ledger.has_audience(run.id)
 
 
 def _send_test(settings: Settings, issue, backend: Backend, secret: str, members_path: Path, address: str) -> None:
@@ -188,30 +210,53 @@ def _report_send(ctx: click.Context, report: SendReport, issue_dir: Path) -> Non
 
 @click.command()
 @issue_dir_argument
+@click.option("--watch", is_flag=True, help="Show it again every two seconds until the send is complete (Ctrl-C ends).")
 @click.pass_context
-def status(ctx: click.Context, issue_dir: Path) -> None:
-    """Show an issue's send: members by state, the last error of each failed one, completeness.
+def status(ctx: click.Context, issue_dir: Path, watch: bool) -> None:
+    """Show an issue's send: members by state, the last error of each failed one, completeness,
+    and for a shared send its batches, workers, their leases and the rate.
 
     Example:
 
         digest status issues/2015-10
+        digest status issues/2015-10 --watch
     """
+    while True:
+        if watch and sys.stdout.isatty():
+            click.clear()
+        complete = _show_status(ctx, issue_dir)
+        if not watch or complete:
+            return
+        try:
+            time.sleep(2)
+        except KeyboardInterrupt:
+            ctx.exit(130)
+        click.echo("")
+
+
+def _show_status(ctx: click.Context, issue_dir: Path) -> bool:
+    """Print the status once; True when there is nothing more to watch."""
     from ..store.engines import describe, ledger_exists, ledger_target
     from ..store.ledger import SendLedger
 
     settings = settings_from(ctx)
     slug = issue_dir.resolve().name
     target = ledger_target(settings)
-    run = None
-    if ledger_exists(target):
-        with SendLedger(target) as ledger:
-            run = ledger.send_run(slug)
-            counts = ledger.counts(run.id) if run else {}
-            unfinished = ledger.unfinished(run.id) if run else []
-    if run is None:
+    if not ledger_exists(target):
         click.echo(f"Issue {slug}: not sent yet (no send recorded in {describe(target)}).")
-        return
-    click.echo(f"Issue {slug}: send via {run.backend}, started {run.started_at}, {run.runs} run(s), last {run.updated_at}")
+        return True
+    with SendLedger(target) as ledger:
+        run = ledger.send_run(slug)
+        if run is None:
+            click.echo(f"Issue {slug}: not sent yet (no send recorded in {describe(target)}).")
+            return True
+        click.echo(f"Issue {slug}: send via {run.backend}, started {run.started_at}, {run.runs} run(s), last {run.updated_at}")
+        counts = ledger.counts(run.id)
+        unfinished = ledger.unfinished(run.id)
+        if ledger.has_audience(run.id):
+            from .workers import show_workers
+
+            show_workers(ledger, run)
     for state in ("sent", "queued", "failed", "deferred", "sending"):
         click.echo(f"  {state:9s} {counts.get(state, 0):,}")
     if run.completed_at:
@@ -226,5 +271,4 @@ def status(ctx: click.Context, issue_dir: Path) -> None:
         click.echo(f"  {delivery.email}  {delivery.state}  {delivery.error or '(in flight when a run stopped)'}")
     if not_delivered > shown:
         click.echo(f"  ... and {not_delivered - shown:,} more")
-
-
+    return run.completed_at is not None

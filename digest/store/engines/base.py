@@ -20,8 +20,11 @@ class Engine:
     # Seconds since the epoch, as the database sees it: every worker's leases and rate
     # slots are judged by one clock, whichever machine the worker runs on.
     NOW: ClassVar[str] = ""
-    # Appended to the SELECT that picks a batch to claim.
+    # Appended to the SELECT that picks a batch to claim, and to one that locks a row.
     SKIP_LOCKED: ClassVar[str] = ""
+    FOR_UPDATE: ClassVar[str] = ""
+    # The larger of two values: MAX(a, b) in SQLite, GREATEST(a, b) in PostgreSQL.
+    GREATEST: ClassVar[str] = "MAX"
     # Exceptions of the driver that mean "the ledger is unusable", not "our SQL is wrong".
     unusable: ClassVar[tuple[type[BaseException], ...]] = ()
 
@@ -37,7 +40,7 @@ class Engine:
 
     def sql(self, statement: str) -> str:
         """``statement`` in this engine's dialect (placeholders, the clock)."""
-        return statement.replace("{now}", self.NOW)
+        return statement.replace("{now}", self.NOW).replace("{greatest}", self.GREATEST)
 
     @contextmanager
     def guard(self) -> Iterator[None]:

@@ -23,13 +23,15 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 @lru_cache(maxsize=512)
 def _translate(statement: str, now: str) -> str:
-    return statement.replace("%", "%%").replace("?", "%s").replace("{now}", now)
+    return statement.replace("%", "%%").replace("?", "%s").replace("{now}", now).replace("{greatest}", "GREATEST")
 
 
 class PostgresEngine(Engine):
     dialect = "postgresql"
     NOW = "extract(epoch from clock_timestamp())::float8"
     SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
+    FOR_UPDATE = " FOR UPDATE"
+    GREATEST = "GREATEST"
 
     def __init__(self, url: str):
         from . import describe
