@@ -173,8 +173,10 @@ def _summary(ctx: click.Context, ledger: SendLedger, run: SendRun, issue_dir: Pa
                f"deferred {counts.get('deferred', 0):,}; complete: {'yes' if complete else 'no'}.")
     if error is not None:
         raise DeliveryError(f"{error}; the send stopped, run `digest send {issue_dir}` to resume")
-    if failed_helpers:
+    if failed_helpers and not complete:
         raise DigestError(f"{failed_helpers} worker process(es) failed; run `digest send {issue_dir}` to resume")
+    if failed_helpers:
+        click.echo(f"{failed_helpers} worker process(es) ended abnormally; the others took over their batches.", err=True)
     if interrupted:
         click.echo(f"Interrupted: run `digest send {issue_dir}` again to resume.", err=True)
         ctx.exit(130)

@@ -1,0 +1,176 @@
+"""Shared sends: batches claimed under leases, a lapsed lease taken over, one rate for
+every worker, and three real worker processes against the SMTP sink with one killed
+mid-batch. Every test runs on both ledger engines."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from digest.cli import cli
+from digest.store.ledger import SendLedger
+
+from .conftest import REPO, SEED_ISSUE, ledger_env, write_members
+from .smtp_sink import SinkHandler, start_sink
+
+
+def shared_ledger(target, size=10, batch=4) -> tuple[SendLedger, int]:
+    ledger = SendLedger(target)
+    run = ledger.start_send("2015-10", "outbox")
+    ledger.write_audience(run.id, ((f"m{n}@example.org", f"M {n}", {"city": "Kyoto"}) for n in range(size)), batch)
+    return ledger, run.id
+
+
+def test_the_audience_is_fixed_once_and_cut_into_batches(ledger_target):
+    ledger, send_id = shared_ledger(ledger_target)
+    with ledger:
+        assert ledger.write_audience(send_id, iter([("late@example.org", "", {})]), 4) == 10, "a second start keeps it"
+        assert ledger.batches_by_state(send_id) == {"pending": 3}
+        members = ledger.audience_between(send_id, 8, 9)
+        assert [(m.seq, m.email, m.fields) for m in members] == [(8, "m8@example.org", {"city": "Kyoto"}),
+                                                                 (9, "m9@example.org", {"city": "Kyoto"})]
+        assert ledger.audience_to_send(send_id) == 10
+
+
+def test_two_workers_never_hold_the_same_batch_and_a_lapsed_lease_is_taken_over(ledger_target):
+    ledger, send_id = shared_ledger(ledger_target)
+    other = SendLedger(ledger_target)
+    with ledger, other:
+        first = ledger.claim_batch(send_id, "a", lease_seconds=60)
+        second = other.claim_batch(send_id, "b", lease_seconds=0.5)
+        third = ledger.claim_batch(send_id, "a", lease_seconds=60)
+        assert (first.batch, second.batch, third.batch) == (0, 1, 2)
+        assert other.claim_batch(send_id, "c", 60) is None, "every batch is held"
+        time.sleep(0.6)  # b dies: its lease lapses
+        taken = other.claim_batch(send_id, "c", 60)
+        assert (taken.batch, taken.claims, taken.previous) == (1, 2, "b")
+        ledger.end_batch(send_id, 1, "b", done=True)  # b came back too late: the batch is not b's any more
+        assert ledger.batches_by_state(send_id) == {"claimed": 3}
+        ledger.end_batch(send_id, 0, "a", done=True)
+        ledger.end_batch(send_id, 2, "a", done=False)  # stopped: back to pending for anyone
+        assert ledger.batches_by_state(send_id) == {"done": 1, "claimed": 1, "pending": 1}
+
+
+def test_done_batches_with_members_not_answered_for_good_are_reopened(ledger_target):
+    ledger, send_id = shared_ledger(ledger_target, size=4, batch=2)
+    with ledger:
+        for worker in ("a", "b"):
+            claim = ledger.claim_batch(send_id, worker, 60)
+            ledger.end_batch(send_id, claim.batch, worker, done=True)
+        ledger.record_intent(send_id, [(f"m{n}@example.org", f"<{n}@x>") for n in range(4)])
+        from digest.store.ledger import Outcome
+        ledger.record_outcomes(send_id, [Outcome("m0@example.org", "sent"), Outcome("m1@example.org", "failed"),
+                                         Outcome("m2@example.org", "sent"), Outcome("m3@example.org", "deferred")])
+        assert ledger.reopen_batches(send_id) == 1
+        assert ledger.claim_batch(send_id, "c", 60).batch == 1
+        assert ledger.complete_if_done(send_id) is False
+
+
+def test_the_rate_is_shared_by_every_connection_to_the_send(ledger_target):
+    ledger, send_id = shared_ledger(ledger_target)
+    other = SendLedger(ledger_target)
+    with ledger, other:
+        ledger.set_rate(send_id, 10.0)
+        waits = [connection.pace(send_id, 5) for _ in range(3) for connection in (ledger, other)]
+    # six bookings of five messages at 10/s: slots half a second apart, whoever books
+    assert waits[0] < 0.1
+    assert [round(b - a, 1) for a, b in zip(waits, waits[1:])] == [0.5] * 5
+
+
+def digest_process(tmp_path, ledger_target, *args, **env) -> subprocess.Popen:
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("DIGEST_")}
+    environ.update({"DIGEST_OUTBOX_PATH": str(tmp_path / "outbox"), **ledger_env(ledger_target),
+                    "DIGEST_SENDING_BACKOFF": "0.001", "DIGEST_UNSUBSCRIBE_SECRET": "test-secret", **env})
+    return subprocess.Popen([sys.executable, "-m", "digest", "--config", str(REPO / "config.toml"), *args],
+                            env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+MEMBERS, RATE, BATCH, LEASE = 240, 40, 10, 2
+
+
+def test_three_workers_one_killed_mid_batch_skip_nobody_and_keep_the_shared_rate(tmp_path, ledger_target):
+    handler = SinkHandler()
+    controller = start_sink(handler)
+    members = write_members(tmp_path / "members.csv", MEMBERS)
+    smtp = {"DIGEST_DELIVERY_BACKEND": "smtp", "DIGEST_SMTP_HOST": "127.0.0.1", "DIGEST_SMTP_PORT": str(controller.port),
+            "DIGEST_SMTP_SECURITY": "none", "DIGEST_SENDING_RATE": str(RATE), "DIGEST_SENDING_BATCH_SIZE": str(BATCH),
+            "DIGEST_SENDING_LEASE_SECONDS": str(LEASE)}
+    try:
+        proc = digest_process(tmp_path, ledger_target, "send", str(SEED_ISSUE), "--members", str(members), "--yes",
+                              "--workers", "3", **smtp)
+        victim, in_flight = kill_a_helper_mid_batch(proc, ledger_target, handler)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        controller.stop()
+    assert proc.returncode == 0, stderr
+    assert "complete: yes" in stdout and "1 worker process(es) ended abnormally" in stderr
+    received = handler.recipients()
+    assert sorted(received) == [f"m{n:04d}@example.org" for n in range(MEMBERS)], "nobody skipped"
+    duplicates = sum(received.values()) - MEMBERS
+    assert duplicates <= in_flight, f"{duplicates} duplicates, {in_flight} in flight in the killed worker {victim}"
+    first_ids: dict[str, str] = {}
+    for message in handler.received:  # a copy sent again keeps the first one's Message-ID
+        assert first_ids.setdefault(message.recipient, message.message_id) == message.message_id
+    times = sorted(message.at for message in handler.received)
+    busiest = max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
+    assert busiest <= RATE * 1.1, f"{busiest} messages in one second, rate {RATE}"
+    with SendLedger(ledger_target) as ledger:
+        run = ledger.send_run("2015-10")
+        assert ledger.counts(run.id) == {"sent": MEMBERS} and run.completed_at
+        assert len(ledger.workers(run.id)) == 3
+
+
+def kill_a_helper_mid_batch(proc, ledger_target, handler) -> tuple[int, int]:
+    """SIGKILL a worker process other than the one started (it waits for the others)
+    while it holds a batch with messages handed to the server and not yet answered;
+    returns its pid and how many of its members were then in flight."""
+    deadline = time.monotonic() + 60
+    with SendLedger(ledger_target) as ledger:
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, "no worker was ever caught mid-batch"
+            run = ledger.send_run("2015-10")
+            busy = [w for w in ledger.workers(run.id) if w.pid != proc.pid and w.batches] if run else []
+            if busy and handler.count >= MEMBERS // 4:
+                victim = busy[0]
+                os.kill(victim.pid, signal.SIGKILL)
+                time.sleep(0.2)
+                rows = ledger.db.execute(
+                    "SELECT COUNT(*) FROM deliveries d JOIN batches b ON b.send_id = d.send_id JOIN audience a "
+                    "ON a.send_id = d.send_id AND lower(a.email) = d.email AND a.seq BETWEEN b.first_seq AND b.last_seq "
+                    "WHERE d.send_id = ? AND b.worker = ? AND b.state = 'claimed' AND d.state = 'sending'",
+                    (run.id, victim.worker)).fetchone()[0]
+                return victim.pid, int(rows)
+            time.sleep(0.01)
+
+
+def test_a_plain_send_refuses_while_workers_are_alive_and_join_adds_one(tmp_path, ledger_target):
+    members = write_members(tmp_path / "members.csv", 60)
+    slow = {"DIGEST_SENDING_RATE": "20", "DIGEST_SENDING_BATCH_SIZE": "10"}
+    proc = digest_process(tmp_path, ledger_target, "send", str(SEED_ISSUE), "--members", str(members), "--yes",
+                          "--workers", "1", **slow)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "outbox" / "2015-10").is_dir() or not any((tmp_path / "outbox" / "2015-10").iterdir()):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        env = {"DIGEST_OUTBOX_PATH": str(tmp_path / "outbox"), **ledger_env(ledger_target)}
+        args = ["--config", str(REPO / "config.toml"), "send", str(SEED_ISSUE), "--yes"]
+        refused = CliRunner().invoke(cli, args, env=env)
+        assert refused.exit_code == 1 and "is being sent by 1 worker(s)" in refused.output
+        assert f"`digest send {SEED_ISSUE} --join` adds workers to it" in refused.output
+        joined = digest_process(tmp_path, ledger_target, "send", str(SEED_ISSUE), "--join", **slow)
+        assert joined.wait(timeout=60) == 0, joined.communicate()
+        assert proc.wait(timeout=60) == 0, proc.communicate()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert len(list((tmp_path / "outbox" / "2015-10").iterdir())) == 60
+    status = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "status", str(SEED_ISSUE)],
+                                env=ledger_env(ledger_target))
+    assert "Shared send: 60 member(s) fixed at the start, batches 0 pending, 0 claimed, 6 done; rate 20 msg/s" in status.output
+    assert status.output.count("  worker ") == 2 and "Complete: yes" in status.output
