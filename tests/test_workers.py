@@ -174,3 +174,27 @@ def test_a_plain_send_refuses_while_workers_are_alive_and_join_adds_one(tmp_path
                                 env=ledger_env(ledger_target))
     assert "Shared send: 60 member(s) fixed at the start, batches 0 pending, 0 claimed, 6 done; rate 20 msg/s" in status.output
     assert status.output.count("  worker ") == 2 and "Complete: yes" in status.output
+
+
+def test_a_killed_shared_send_resumes_after_its_lease_without_rewriting_anyone(tmp_path, ledger_target):
+    members = write_members(tmp_path / "members.csv", 60)
+    env = {"DIGEST_SENDING_RATE": "100", "DIGEST_SENDING_BATCH_SIZE": "8", "DIGEST_SENDING_LEASE_SECONDS": "1"}
+    outbox = tmp_path / "outbox" / "2015-10"
+    proc = digest_process(tmp_path, ledger_target, "send", str(SEED_ISSUE), "--members", str(members), "--yes",
+                          "--workers", "1", **env)
+    deadline = time.monotonic() + 60
+    while not outbox.is_dir() or len(list(outbox.iterdir())) < 13:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.002)
+    proc.kill()
+    proc.wait()
+    written = {p.name: p.stat().st_ino for p in outbox.iterdir()}
+    assert len(written) < 60
+    time.sleep(1.2)  # the dead worker's lease lapses
+    resumed = digest_process(tmp_path, ledger_target, "send", str(SEED_ISSUE), "--yes", **env)
+    stdout, stderr = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, stderr
+    assert "resuming the shared send of 60 member(s)" in stdout and "complete: yes" in stdout
+    after = {p.name: p.stat().st_ino for p in outbox.iterdir()}
+    assert sorted(after) == [f"m{n:04d}@example.org.eml" for n in range(60)]
+    assert {name: after[name] for name in written} == written, "no member written twice"

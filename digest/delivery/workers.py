@@ -93,7 +93,7 @@ def work_on_send(factory: MessageFactory, ledger: SendLedger, make_backend: Call
                 held = ledger.batches_by_state(send_id)
                 if not held.get("claimed") and not held.get("pending"):
                     break
-                stop.wait(min(1.0, options.lease_seconds / 4))  # a holder may die: wait to take over
+                stop.wait(min(0.25, options.lease_seconds / 4))  # a holder may die: wait to take over
                 continue
             done, fatal = _work_batch(factory, ledger, backend, options, send_id, worker, claim, progress, stop, on_progress)
             ledger.end_batch(send_id, claim.batch, worker, done)
@@ -119,7 +119,7 @@ def _work_batch(factory: MessageFactory, ledger: SendLedger, backend: Backend, o
     """Send a claimed batch; (True, None) when every member in it was answered."""
     members = ledger.audience_between(send_id, claim.first_seq, claim.last_seq)
     known = ledger.deliveries_among(send_id, [m.email for m in members])
-    if claim.claims > 1:
+    if any(state == SENDING for state, _ in known.values()):  # left in flight by a worker or run that stopped
         known.update(_confirm_in_flight(ledger, backend, factory, send_id, known, progress))
     messages: list[OutgoingMessage] = []
     refused: list[Outcome] = []
@@ -187,7 +187,10 @@ class Heartbeat(threading.Thread):
                 ledger = ledger or SendLedger(self.target)
                 ledger.heartbeat(self.send_id, self.worker, self.lease)
                 last = time.monotonic()
-            except DigestError:
+            except DigestError:  # the connection may be gone: open a new one next time
+                if ledger is not None:
+                    ledger.close()
+                    ledger = None
                 if time.monotonic() - last > self.lease:
                     self.stop_worker.set()
         if ledger is not None:
