@@ -144,10 +144,9 @@ def _work_batch(factory: MessageFactory, ledger: SendLedger, backend: Backend, o
             return False, None
         ledger.record_intent(send_id, [(m.recipient, m.message_id) for m in chunk])
         outcomes, error = deliver_batch(backend, chunk, options, stop)
-        ledger.record_outcomes(send_id, outcomes)
-        sent = sum(1 for o in outcomes if o.state not in (FAILED, DEFERRED))
-        if sent:
-            ledger.count_sent(send_id, worker, sent)
+        with ledger.transaction():  # the answers and the worker's count in one commit
+            ledger.record_outcomes(send_id, outcomes)
+            ledger.count_sent(send_id, worker, sum(1 for o in outcomes if o.state not in (FAILED, DEFERRED)))
         _count(progress, outcomes)
         if on_progress is not None:
             on_progress(progress)

@@ -35,6 +35,7 @@ class LedgerDatabase:
 
     def __init__(self, target: str | Path):
         self.target = target
+        self.depth = 0  # of nested transaction() blocks
         self.db = open_engine(target, self.SYNCHRONOUS)
         try:
             migrate(self.db)
@@ -57,6 +58,18 @@ class LedgerDatabase:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Group many writes (an import, a batch of intents) into one commit: all or
-        nothing, and one fsync rather than one a row."""
-        with self.db.transaction():
-            yield
+        nothing, and one fsync rather than one a row. A transaction inside another
+        joins it, so writes made of smaller ones can still be committed together."""
+        if self.depth:
+            self.depth += 1
+            try:
+                yield
+            finally:
+                self.depth -= 1
+            return
+        self.depth = 1
+        try:
+            with self.db.transaction():
+                yield
+        finally:
+            self.depth = 0
