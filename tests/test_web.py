@@ -198,3 +198,17 @@ def test_module_level_app_reads_config_and_environment_on_first_request(tmp_path
         app_server.shutdown()
         app_server.server_close()
     assert suppressed(settings) == [("lazy@example.org", "unsubscribe")]
+
+
+def test_an_unreachable_ledger_answers_503_with_retry_after_and_records_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGEST_UNSUBSCRIBE_SECRET", SECRET)
+    settings = load_settings(REPO / "config.toml", environ={"DIGEST_LEDGER_URL": "postgresql://digest@127.0.0.1:1/news"})
+    app_server = make_unsubscribe_server(settings, "127.0.0.1", 0)
+    origin = serve(app_server)
+    try:
+        answer = requests.post(link(settings, origin, "someone@example.org"), data=ONE_CLICK, timeout=10)
+    finally:
+        app_server.shutdown()
+        app_server.server_close()
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "60"
+    assert "try again" in answer.text

@@ -198,3 +198,15 @@ def test_a_killed_shared_send_resumes_after_its_lease_without_rewriting_anyone(t
     after = {p.name: p.stat().st_ino for p in outbox.iterdir()}
     assert sorted(after) == [f"m{n:04d}@example.org.eml" for n in range(60)]
     assert {name: after[name] for name in written} == written, "no member written twice"
+
+
+def test_status_watch_shows_a_complete_send_once_and_returns(tmp_path, ledger_target):
+    members = write_members(tmp_path / "members.csv", 5)
+    proc = digest_process(tmp_path, ledger_target, "send", str(SEED_ISSUE), "--members", str(members), "--yes",
+                          "--workers", "2")
+    assert proc.wait(timeout=120) == 0, proc.communicate()
+    watched = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "status", str(SEED_ISSUE), "--watch"],
+                                 env=ledger_env(ledger_target))
+    assert watched.exit_code == 0
+    assert watched.output.count("Issue 2015-10: send via outbox") == 1 and "Complete: yes" in watched.output
+    assert "rate unlimited" in watched.output and "holds none" in watched.output

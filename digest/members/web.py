@@ -23,6 +23,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ..addresses import is_valid_address
 from ..config import Settings, load_settings
+from ..errors import LedgerError
 from ..store.engines import ledger_target
 from ..store.ledger import SendLedger
 from .tokens import list_id_for, unsubscribe_secret, verify_token
@@ -87,8 +88,13 @@ class UnsubscribeApp:
         fields = {**_query(environ), **{k: v for k, v in form.items() if k in ("list", "email", "token")}}
         if form.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE or not self._valid(fields):
             return self._invalid(start_response)
-        with SendLedger(self.ledger_path) as ledger:
-            ledger.suppress(fields["email"], "unsubscribe", "web")
+        try:
+            with SendLedger(self.ledger_path) as ledger:
+                ledger.suppress(fields["email"], "unsubscribe", "web")
+        except LedgerError:  # a shared ledger's server is down: nothing recorded, so ask for a retry
+            return self._page(start_response, "503 Service Unavailable", "Please try again",
+                              "Your unsubscribe could not be recorded just now. Please try again in a minute.",
+                              [("Retry-After", "60")])
         text = f"<strong>{html.escape(fields['email'])}</strong> will get no more email from {html.escape(self.settings.newsletter.name)}."
         return self._page(start_response, "200 OK", "You are unsubscribed", text)
 
