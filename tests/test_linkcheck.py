@@ -2,6 +2,8 @@
 names the file and line of each broken one."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from click.testing import CliRunner
 
@@ -80,3 +82,15 @@ def test_check_links_cli_exits_1_and_prints_path_and_line(make_issue, website):
     healthy = make_issue({"one.md": item(website.url("/ok"))}, name="healthy")
     ok = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "check", str(healthy), "--links"], env=FAST)
     assert ok.exit_code == 0 and ok.output.strip() == f"{healthy}: ok"
+
+
+def test_check_links_stops_at_the_total_timeout_while_headers_drip(make_issue, website):
+    website.add("/header-drip", body=b"late", header_drip=0.05)  # ~15 s of headers
+    website.add_page("/ok", "<p>fine</p>")
+    folder = make_issue({"one.md": item(website.url("/header-drip"), image=website.url("/ok"))})
+    settings = load_settings(REPO / "config.toml", environ={"DIGEST_LINKCHECK_TIMEOUT": "1"})
+    started = time.monotonic()
+    findings = check_issue(folder, settings, links=True)
+    assert time.monotonic() - started < 1 + 3.0  # the total per link, plus a margin for a busy machine
+    broken = [(f.line, f.message) for f in findings if "broken" in f.message]
+    assert broken == [(3, f"link {website.url('/header-drip')} is broken: no answer within 1 s")]

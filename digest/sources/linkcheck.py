@@ -3,7 +3,9 @@ link is found before members click it.
 
 Each distinct URL is probed once, many at a time (a ThreadPoolExecutor; the work is
 waiting on the network), with HEAD first and GET when a server refuses HEAD (405,
-501) or HEAD fails. A broken URL is reported at every ``link``/``image`` line using it.
+501) or HEAD fails, both within ``[linkcheck] timeout`` seconds in total (a server
+dripping its headers is cut off; see ``deadline.py``). A broken URL is reported at
+every ``link``/``image`` line using it.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import requests
 
 from ..config import Settings
 from ..content import Finding, Issue
+from .deadline import Deadline
 from .fetch import FetchLimits, new_session, user_agent
 
 _RETRY_WITH_GET = {405, 501}
@@ -84,24 +87,34 @@ class _Prober:
 
     def probe(self, url: str) -> str:
         """"" if ``url`` works, else why not."""
+        with Deadline(self.limits.timeout) as deadline:
+            return self._ask(url, deadline)
+
+    def _ask(self, url: str, deadline: Deadline) -> str:
         session = self._session()
         try:
             response = session.head(url, allow_redirects=True, timeout=self.limits.timeout)
-            if response.status_code not in _RETRY_WITH_GET:
+            if response.status_code not in _RETRY_WITH_GET and not deadline.expired:
                 return _status_problem(response.status_code)
         except requests.exceptions.RequestException:
             pass
         try:
             with session.get(url, allow_redirects=True, timeout=self.limits.timeout, stream=True) as response:
+                if deadline.expired:  # headers cut short by the deadline: the status means nothing
+                    raise requests.exceptions.Timeout()
                 return _status_problem(response.status_code)
-        except requests.exceptions.Timeout:
-            return f"no answer within {self.limits.timeout:g} s"
-        except requests.exceptions.TooManyRedirects:
-            return f"more than {self.limits.max_redirects} redirects"
-        except requests.exceptions.ConnectionError:
-            return "cannot connect"
         except requests.exceptions.RequestException as exc:
-            return f"request failed ({type(exc).__name__})"
+            return self._problem(exc, deadline)
+
+    def _problem(self, exc: requests.exceptions.RequestException, deadline: Deadline) -> str:
+        """Why a GET failed; once the deadline has cut the connection, a timeout."""
+        if deadline.expired or isinstance(exc, requests.exceptions.Timeout):
+            return f"no answer within {self.limits.timeout:g} s"
+        if isinstance(exc, requests.exceptions.TooManyRedirects):
+            return f"more than {self.limits.max_redirects} redirects"
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            return "cannot connect"
+        return f"request failed ({type(exc).__name__})"
 
 
 def _status_problem(status: int) -> str:
