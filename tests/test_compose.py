@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -217,6 +218,29 @@ def test_add_failure_is_one_line_naming_the_url_and_writes_nothing(newsroom, iss
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: {website.url(url_path)}: ") and words in lines[0]
     assert snapshot(issue) == before
+
+
+# A deadline test may overrun its configured total by this much on a busy machine, no more.
+MARGIN = 3.0
+
+
+def test_add_stops_at_its_total_timeout_while_headers_drip(newsroom, issue, website):
+    website.add("/header-drip", body=ARTICLE.encode(), header_drip=0.05)  # ~15 s of headers
+    before = snapshot(issue)
+    started = time.monotonic()
+    result = digest(newsroom, "add", str(issue), website.url("/header-drip"), env={"DIGEST_FETCH_TIMEOUT": "1"})
+    assert time.monotonic() - started < 1 + MARGIN
+    assert result.exit_code == 1 and result.output.strip() == f"Error: {website.url('/header-drip')}: timed out after 1 s"
+    assert snapshot(issue) == before
+
+
+def test_add_reads_open_graph_tags_of_a_megabyte_of_unclosed_tags_in_seconds(newsroom, issue, website):
+    website.add_page("/tags", ARTICLE + "</" * 500_000)
+    started = time.monotonic()
+    result = digest(newsroom, "add", str(issue), website.url("/tags"))
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 0, result.output
+    assert load_issue(issue).items[-1].title == "Solar roofs for every school"
 
 
 def test_add_to_an_unreachable_server_is_one_line_and_writes_nothing(newsroom, issue):
