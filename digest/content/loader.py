@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 from ..errors import ContentError
 from .model import Finding, Issue, Item, Section
+from .tomlerrors import explain
+from .tomlscan import items_array, section_spans
 
 ISSUE_FILE = "issue.toml"
 FRONT_MATTER_FENCE = "+++"
@@ -81,7 +83,7 @@ def load_issue(folder: str | Path, findings: list[Finding] | None = None) -> Iss
         sections=_load_sections(folder, data.get("sections", []), issue_path, text, report),
         lines=lines,
     )
-    _report_unlisted_items(folder, issue, report)
+    _report_unlisted_items(folder, _listed_names(data.get("sections", [])), report)
     return issue
 
 
@@ -92,6 +94,7 @@ def _load_sections(folder: Path, raw: Any, issue_path: Path, text: str, report: 
     if not raw:
         report.error("the issue has no sections", issue_path, 1)
     section_lines = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip() == "[[sections]]"]
+    name_lines = _name_lines(text, len(raw), issue_path)
     seen: dict[str, int] = {}
     sections = []
     for index, entry in enumerate(raw):
@@ -106,8 +109,8 @@ def _load_sections(folder: Path, raw: Any, issue_path: Path, text: str, report: 
         if not names:
             report.error(f"section {index + 1} lists no items", issue_path, line)
         items = []
-        for name in names:
-            item_line = _line_containing(text, f'"{name}"') or line
+        for position, name in enumerate(names):
+            item_line = _at(name_lines, index, position) or _line_containing(text, f'"{name}"') or line
             if not _SAFE_NAME.match(name):
                 report.error(f"item {name!r} must be a file name in this folder ending in .md", issue_path, item_line)
                 continue
@@ -130,8 +133,27 @@ def _load_sections(folder: Path, raw: Any, issue_path: Path, text: str, report: 
     return tuple(sections)
 
 
-def _report_unlisted_items(folder: Path, issue: Issue, report: _Reporter) -> None:
-    listed = {item.path.name for item in issue.items}
+def _listed_names(raw: Any) -> set[str]:
+    """Every name issue.toml lists, whether or not its file loaded."""
+    sections = raw if isinstance(raw, list) else []
+    return {n for s in sections if isinstance(s, dict) and isinstance(s.get("items"), list) for n in s["items"] if isinstance(n, str)}
+
+
+def _name_lines(text: str, count: int, path: Path) -> list[list[int]]:
+    """The line of each name in each section's items array, where the scanner can tell."""
+    try:
+        spans = section_spans(text.replace("\r\n", "\n"), count, path)
+        arrays = [items_array(text.replace("\r\n", "\n"), span, path) for span in spans]
+    except ContentError:
+        return []
+    return [[e.line for e in array.elements] if array else [] for array in arrays]
+
+
+def _at(lines: list[list[int]], section: int, position: int) -> int | None:
+    return lines[section][position] if section < len(lines) and position < len(lines[section]) else None
+
+
+def _report_unlisted_items(folder: Path, listed: set[str], report: _Reporter) -> None:
     for path in sorted(folder.glob("*.md")):
         if path.name not in listed and path.name.lower() != "readme.md":
             report.warning("item file is not listed in any section of issue.toml", path, 1)
@@ -207,10 +229,8 @@ def _parse_toml(text: str, path: Path, first_line: int) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        line = int(match.group(1)) + first_line - 1 if match else first_line
-        reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
-        raise ContentError(f"invalid TOML: {reason}", path, line) from None
+        message, line = explain(exc, text, first_line)
+        raise ContentError(message, path, line) from None
 
 
 def _key_lines(text: str) -> dict[str, int]:
