@@ -20,6 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
+from xml.sax import SAXParseException
 
 import feedparser
 from lxml import etree
@@ -92,9 +93,14 @@ def parse_feed(fetched: Fetched) -> list[FeedEntry]:
     headers = {"content-location": fetched.final_url, "content-type": fetched.content_type}
     # A file object, never bytes: feedparser tries bytes as a local file name first.
     feed = feedparser.parse(io.BytesIO(fetched.body), response_headers=headers)
-    if not feed.entries and (feed.bozo or not feed.version):
-        reason = feed.get("bozo_exception") or "no entries"
-        raise FetchError(f"not an RSS or Atom feed ({plain_text(str(reason), 120)})", fetched.url)
+    error = feed.get("bozo_exception")
+    if not feed.entries and not feed.get("version"):
+        raise FetchError(f"not an RSS or Atom feed ({plain_text(str(error or 'no entries'), 120)})", fetched.url)
+    if isinstance(error, SAXParseException):
+        # feedparser would carry on with what it could read; a cut-short feed must not pass for a short one.
+        line = error.getLineNumber() - (0 if fetched.body.lstrip(codecs.BOM_UTF8).startswith(b"<?xml") else 1)
+        reason = plain_text(error.getMessage(), 120)
+        raise FetchError(f"the feed is not well-formed XML ({reason} at line {max(line, 1)}): broken or cut short", fetched.url)
     entries = []
     for entry in feed.entries:
         link = absolute_url(entry.get("link", ""), fetched.final_url)
