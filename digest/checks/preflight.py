@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from ..config import Settings
 from ..content import Finding, Issue, Item, load_issue
+from ..content.scaffold import EXAMPLE_BODY, EXAMPLE_TITLE
 from ..errors import ContentError, DigestError
 from ..render import render_issue
 from ..render.build import sample_message
@@ -117,7 +118,17 @@ def check_size(issue: Issue, settings: Settings) -> Iterable[Finding]:
         yield Finding("error", f"HTML is {size:,} bytes, over Gmail's clipping limit of {settings.clip_bytes:,}", issue.path / "issue.toml")
 
 
+def check_example_item(issue: Issue, settings: Settings) -> Iterable[Finding]:
+    """The example item ``digest new`` writes must never be mailed."""
+    for item in issue.items:
+        if item.title == EXAMPLE_TITLE or item.body.startswith(EXAMPLE_BODY):
+            line = item.lines.get("title") if item.title == EXAMPLE_TITLE else item.lines.get("body")
+            yield Finding("error", f"the example item from `digest new` is still here: rewrite it, or remove it with "
+                                   f"`digest item rm {issue.path} {item.path.name}`", item.path, line)
+
+
 ISSUE_CHECKS: list[Callable[[Issue, Settings], Iterable[Finding]]] = [
+    check_example_item,
     check_urls,
     check_image_alt,
     check_subject,
@@ -129,9 +140,11 @@ ISSUE_CHECKS: list[Callable[[Issue, Settings], Iterable[Finding]]] = [
 ]
 
 
-def check_issue(folder: str | Path, settings: Settings, links: bool = False) -> list[Finding]:
+def check_issue(folder: str | Path, settings: Settings, links: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> list[Finding]:
     """All findings for an issue folder; rendering checks run only on a clean load, and
-    with ``links`` every link and image is also fetched."""
+    with ``links`` every link and image is also fetched (``progress(done, total)`` is
+    told as each answers)."""
     findings: list[Finding] = []
     try:
         issue = load_issue(folder, findings)
@@ -145,5 +158,5 @@ def check_issue(folder: str | Path, settings: Settings, links: bool = False) -> 
     if links and not loader_errors:
         from ..sources.linkcheck import check_links  # requests, only when links are checked
 
-        findings.extend(check_links(issue, settings))
+        findings.extend(check_links(issue, settings, progress))
     return findings
