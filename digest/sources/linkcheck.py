@@ -10,9 +10,10 @@ every ``link``/``image`` line using it.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import requests
 
@@ -44,8 +45,9 @@ def link_targets(issue: Issue) -> list[LinkTarget]:
     return targets
 
 
-def check_links(issue: Issue, settings: Settings) -> list[Finding]:
-    """An error for each link or image that does not answer with a success status."""
+def check_links(issue: Issue, settings: Settings, progress: Callable[[int, int], None] | None = None) -> list[Finding]:
+    """An error for each link or image that does not answer with a success status;
+    ``progress(done, total)`` is called as each distinct URL is answered."""
     table = settings.table("linkcheck")
     timeout = float(table["timeout"])
     limits = FetchLimits(timeout=timeout, max_redirects=int(settings.table("fetch")["max_redirects"]), user_agent=user_agent(settings))
@@ -54,9 +56,14 @@ def check_links(issue: Issue, settings: Settings) -> list[Finding]:
     if not urls:
         return []
     prober = _Prober(limits)
+    problems: dict[str, str] = {}
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(int(table["workers"]), len(urls)))) as pool:
-            problems = dict(zip(urls, pool.map(prober.probe, urls)))
+            futures = {pool.submit(prober.probe, url): url for url in urls}
+            for future in as_completed(futures):
+                problems[futures[future]] = future.result()
+                if progress is not None:
+                    progress(len(problems), len(urls))
     finally:
         prober.close()
     return [
