@@ -29,7 +29,8 @@ def modules_loaded_by(*args: str) -> set[str]:
     return set(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-@pytest.mark.parametrize("args", [["--help"], ["send", "--help"], ["status", "--help"], ["bounces", "import", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["send", "--help"], ["status", "--help"], ["bounces", "import", "--help"],
+                                  ["item", "mv", "--help"], ["section", "rename", "--help"]])
 def test_help_imports_no_heavy_dependency(args):
     assert modules_loaded_by(*args) == set()
 
@@ -49,5 +50,5 @@ def test_bounce_formats_named_in_the_cli_are_exactly_the_parsers():
 
 
 def test_every_command_is_registered():
-    assert sorted(cli.commands) == ["add", "archive", "bounces", "build", "check", "new", "preview", "pull", "send",
-                                    "serve-unsubscribe", "status", "suppress"]
+    assert sorted(cli.commands) == ["add", "archive", "bounces", "build", "check", "item", "new", "preview", "pull",
+                                    "section", "send", "serve-unsubscribe", "status", "suppress"]
