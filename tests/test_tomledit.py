@@ -97,10 +97,10 @@ def test_remove_refuses_rather_than_drop_a_comment_it_does_not_own():
 @pytest.mark.parametrize("text,position,expected", [
     ('[[sections]]\nitems = [\n    "a.md",\n    "b.md",\n]\n', 0, '[[sections]]\nitems = [\n    "new.md",  # moved\n    "a.md",\n    "b.md",\n]\n'),
     ('[[sections]]\nitems = [\n    "a.md",\n    "b.md",\n]\n', 1, '[[sections]]\nitems = [\n    "a.md",\n    "new.md",  # moved\n    "b.md",\n]\n'),
-    ('[[sections]]\nitems = ["a.md", "b.md"]\n', 1, '[[sections]]\nitems = ["a.md", "new.md", "b.md"]\n'),
-    ('[[sections]]\nitems = ["a.md"]\n', None, '[[sections]]\nitems = ["a.md", "new.md"]\n'),
+    ('[[sections]]\nitems = ["a.md", "b.md"]\n', 1, '[[sections]]\n# new.md: moved\nitems = ["a.md", "new.md", "b.md"]\n'),
+    ('[[sections]]\nitems = ["a.md"]\n', None, '[[sections]]\n# new.md: moved\nitems = ["a.md", "new.md"]\n'),
 ], ids=["multi-line-first", "multi-line-middle", "one-line-middle", "one-line-end"])
-def test_insert_at_a_position_carries_the_comment_on_multi_line_arrays(text, position, expected):
+def test_insert_at_a_position_carries_the_item_s_comment_along(text, position, expected):
     assert insert_items(text, 0, ["new.md"], position, PATH, {"new.md": "# moved"}) == expected
 
 
@@ -133,3 +133,9 @@ def test_common_toml_mistakes_are_explained_in_plain_words(text, words, line):
         tomllib.loads(text)
     message, where = explain(info.value, text)
     assert message.startswith("invalid TOML: ") and words in message and where == line
+
+
+def test_a_comment_moved_into_a_one_line_array_goes_on_a_line_above_it():
+    text = '[[sections]]\ntitle = "A"\nitems = ["a.md"]  # keep\n'
+    assert insert_items(text, 0, ["new.md"], 0, PATH, {"new.md": "# the lead"}) == (
+        '[[sections]]\ntitle = "A"\n# new.md: the lead\nitems = ["new.md", "a.md"]  # keep\n')

@@ -100,19 +100,24 @@ def append_items(text: str, section: str | None, names: list[str], path: Path) -
 def insert_items(text: str, index: int, names: list[str], position: int | None, path: Path,
                  comments: dict[str, str] | None = None) -> str:
     """``names`` inserted into section ``index``'s items before the item at ``position``
-    (0-based; None: at the end). ``comments`` gives a name the comment to carry on its line."""
+    (0-based; None: at the end). ``comments`` gives a name the comment to carry on its
+    line; where the array is written on one line, the comment goes on a line above it."""
+    comments = {n: c for n, c in (comments or {}).items() if c and n in names}
     expected = parse(text, path)
     items = expected["sections"][index].setdefault("items", [])
     at = len(items) if position is None else max(0, min(position, len(items)))
     items[at:at] = names
     span = section_spans(text, len(expected["sections"]), path)[index]
     array = items_array(text, span, path)
+    inline = array is not None and array.multiline and (at == len(array.elements) or array.elements[at].own_line)
+    notes = "" if inline else "".join(f"# {n}: {comments[n].lstrip('#').strip()}\n" for n in names if n in comments)
     if array is None:
-        new_text = text[:span[0]] + "\nitems = [" + ", ".join(toml_string(n) for n in names) + "]" + text[span[0]:]
-    elif at < len(array.elements):
-        new_text = _insert_before(text, array, at, names, comments or {})
+        new_text = text[:span[0]] + "\n" + notes + "items = [" + ", ".join(toml_string(n) for n in names) + "]" + text[span[0]:]
     else:
-        new_text = _append(text, array, names, comments or {})
+        new_text = (_insert_before if at < len(array.elements) else _append)(text, array, at, names, comments)
+        if notes:
+            line_start = new_text.rfind("\n", 0, array.open) + 1
+            new_text = new_text[:line_start] + notes + new_text[line_start:]
     return _proved(new_text, expected, "add to the items array", path)
 
 
@@ -189,7 +194,7 @@ def _insert_before(text: str, array: Array, at: int, names: list[str], comments:
     return text[:element.start] + "".join(f"{toml_string(n)}, " for n in names) + text[element.start:]
 
 
-def _append(text: str, array: Array, names: list[str], comments: dict[str, str]) -> str:
+def _append(text: str, array: Array, at: int, names: list[str], comments: dict[str, str]) -> str:
     quoted = [toml_string(n) for n in names]
     open_pos, close_pos = array.open, array.close
     last = array.elements[-1] if array.elements else None
