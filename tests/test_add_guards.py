@@ -98,3 +98,8 @@ def test_a_name_that_is_no_issue_is_reported_as_given(newsroom, issue):
     result = digest(newsroom, "build", "2026-13")
     assert result.exit_code == 1 and result.output.strip() == "Error: 2026-13: not an issue folder (no such directory)"
 
+
+
+def test_a_section_differing_only_in_case_and_length_is_suggested(newsroom, issue, website):
+    result = digest(newsroom, "add", str(issue), website.url("/news"), "--section", "news!")
+    assert result.exit_code == 1 and "(did you mean 'News'?)" in result.output

@@ -70,7 +70,7 @@ def check(ctx: click.Context, issue_dir: Path, links: bool) -> None:
 @click.argument("slug")
 @click.option("--title", help="Issue title (default: the newsletter's name).")
 @click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Issue date, YYYY-MM-DD (default: the last day of the month a YYYY-MM name gives, else today).")
+              help="Issue date, YYYY-MM-DD (default: the last day of the month a YYYY-MM name names, else today).")
 @click.pass_context
 def new(ctx: click.Context, slug: str, title: str | None, date: dt.datetime | None) -> None:
     """Start a new issue folder under the issues folder, with an example item; never overwrites.
@@ -79,13 +79,14 @@ def new(ctx: click.Context, slug: str, title: str | None, date: dt.datetime | No
 
         digest new 2026-01 --title "January news" --date 2026-01-30
     """
-    from ..content.scaffold import default_date, new_issue
+    from ..content.scaffold import month_end, new_issue
 
-    chosen = date.date() if date else default_date(slug, dt.date.today())
-    folder = new_issue(settings_from(ctx), slug, title, chosen)
+    chosen = date.date() if date else month_end(slug)
+    folder = new_issue(settings_from(ctx), slug, title, chosen or dt.date.today())
     click.echo(str(folder))
     if date is None:
-        click.echo(f"dated {chosen.isoformat()}; change date = in issue.toml, or give --date", err=True)
+        dated = f"{chosen.isoformat()} (the last day of its month)" if chosen else f"{dt.date.today().isoformat()} (today)"
+        click.echo(f"dated {dated}; --date or date = in issue.toml sets another", err=True)
 
 
 @click.command()

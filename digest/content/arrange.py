@@ -32,9 +32,9 @@ class Placed:
 
 def suggestion(name: str, choices: list[str]) -> str:
     """`` (did you mean 'X'?)`` for the closest of ``choices``, or ""."""
-    same = [c for c in choices if c.casefold() == name.casefold()]
-    close = same or difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    folded = {c.casefold(): c for c in reversed(choices)}
+    close = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.6)
+    return f" (did you mean {folded[close[0]]!r}?)" if close else ""
 
 
 def find_section(titles: list[str], name: str, path: Path, create_hint: str = "") -> int:

@@ -62,7 +62,7 @@ def new_issue(settings: Settings, slug: str, title: str | None = None, date: dt.
     check_header_value("--title", title)
     if not title:
         raise DigestError("--title must not be empty")
-    date = date or default_date(slug, dt.date.today())
+    date = date or month_end(slug) or dt.date.today()
     folder = settings.issues_dir / slug
     if folder.exists():
         raise ContentError("already exists; not overwriting it", folder)
@@ -79,14 +79,14 @@ def new_issue(settings: Settings, slug: str, title: str | None = None, date: dt.
     return folder
 
 
-def default_date(slug: str, today: dt.date) -> dt.date:
+def month_end(slug: str) -> dt.date | None:
     """The last day of the month a ``YYYY-MM`` slug names (an issue is dated when it
-    goes out, at the end of its month); today for any other slug."""
+    goes out, at the end of its month), or None for any other slug."""
     match = _MONTH_SLUG.match(slug)
-    if match and 1 <= int(match.group(2)) <= 12:
-        year, month = int(match.group(1)), int(match.group(2))
-        return dt.date(year, month, calendar.monthrange(year, month)[1])
-    return today
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
 def _write_folder(folder: Path, files: dict[str, str]) -> None:
