@@ -64,7 +64,7 @@ def _check_selector(dns: DnsClient, sender: Sender, selector: str) -> list[Findi
                       f"keep one TXT record at {name}")]
     tags = parse_tags(records[0])
     key_type = tags.get("k", "rsa").lower()
-    problem = ""
+    problem, published = "", b""
     if tags.get("v", "DKIM1") != "DKIM1":
         problem = f"v={tags['v']} is not DKIM1"
     elif not tags.get("p"):
