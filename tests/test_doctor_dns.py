@@ -177,7 +177,7 @@ def test_dns_that_does_not_answer_is_a_warning_within_the_deadline(zone_for):
         silent.close()
     assert report.codes() == {"dns-unreachable"} and not report.errors
     assert len(report.warnings) == 3  # SPF, DKIM and DMARC could not be checked
-    assert elapsed < 1.5
+    assert elapsed < 2.0  # one deadline for all three, not a second each
 
 
 @pytest.mark.parametrize("entry", ["dns.example.org:53", "127.0.0.1:99999", "127.0.0.1:x", "[::1]5353"])
