@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..config import Settings
@@ -45,7 +45,7 @@ class DkimKey:
     """A private key loaded from config, with the algorithm it signs with."""
 
     algorithm: str
-    private_key: "PrivateKeyTypes"
+    private_key: "PrivateKeyTypes" = field(repr=False)
     source: str  # where it came from, for messages (a path or a variable name, never the key)
 
     @property
