@@ -3,15 +3,18 @@
 Where things live (one folder per concern; lower layers never import the CLI, the
 preview or the web app)::
 
-    cli/         the ``digest`` command: authoring, sending, members, site; thin, lazy imports
+    cli/         the ``digest`` command: authoring, arranging, sending, deliverability, members,
+                 site; thin, lazy imports
     config.py    config.toml + DIGEST_<TABLE>_<KEY> overrides -> Settings
     errors.py    DigestError and its subclasses (one line each at the CLI)
     addresses.py address and header-value checks, before any MIME is built
-    content/     the Issue model, its loader, scaffolding, comment-preserving issue.toml edits
-    sources/     items from elsewhere: fetching with limits, pages and feeds, link checking
+    content/     the Issue model, its loader, scaffolding, comment-preserving issue.toml edits,
+                 arranging items and sections
+    sources/     items from elsewhere: fetching within a total deadline, pages and feeds, link checking
     render/      Jinja + MJML + inlining, plain text, per-member slots, MIME; ``build`` writes files
     checks/      the preflight findings ``check`` prints and ``preview`` shows
-    delivery/    the send loop, its audience and batches; backends/ one module per provider
+    delivery/    the send loop, its audience and batches, DKIM signing; backends/ one module per provider
+    doctor/      DNS and SMTP checks of the sending setup (SPF, DKIM, DMARC, BIMI, MX, TLS)
     store/       the ledger database: send runs and deliveries, suppressions
     members/     the members file, unsubscribe tokens, the public web app, bounce imports
     site/        the static archive and its Atom feed
