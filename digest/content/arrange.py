@@ -73,14 +73,13 @@ def move_item(folder: Path, item: str, section: str | None = None, position: int
     removed = remove_listed(text, source, name, issue_toml)
     if creating:
         new_text = append_items(removed, section, [name], issue_toml)
-        count = 1
     else:
         count = len(section_items(removed, issue_toml)[target]) + 1
         if position is not None and not 1 <= position <= count:
             raise ContentError(f"position {position} is not in section {titles[target]!r}: give 1 to {count}", issue_toml)
         new_text = insert_items(removed, target, [name], None if position is None else position - 1, issue_toml,
                                 {name: item_comment(text, source, name, issue_toml)})
-    write_atomic(issue_toml, new_text)
+    _write(issue_toml, new_text)
     placed = section_items(new_text, issue_toml)[target]
     return Placed(name, section if creating else titles[target], placed.index(name) + 1, _emptied(new_text, source, issue_toml))
 
@@ -135,11 +134,10 @@ def draft_items(folder: Path) -> list[str]:
     for name in (n for names in section_items(text, folder / ISSUE_FILE) for n in names):
         path = folder / name
         try:
-            front = _front_matter(read_exact(path), path)[1]
+            if parse(_front_matter(read_exact(path), path)[1], path, 2).get("draft") is True:
+                found.append(name)
         except ContentError:
-            continue
-        if parse(front, path).get("draft") is True:
-            found.append(name)
+            continue  # check reports the broken item; it is no draft to keep
     return found
 
 
@@ -153,13 +151,13 @@ def rename_section(folder: Path, old: str, new: str) -> int:
         raise ContentError("the new section title is empty", issue_toml)
     if new in titles and titles.index(new) != index:
         raise ContentError(f"there is already a section {new!r}", issue_toml)
-    write_atomic(issue_toml, retitle_section(text, index, new, issue_toml))
+    _write(issue_toml, retitle_section(text, index, new, issue_toml))
     return index + 1
 
 
 def _without_draft(text: str, path: Path) -> str:
     (start, end), front = _front_matter(text, path)
-    if parse(front, path).get("draft") is not True:
+    if parse(front, path, 2).get("draft") is not True:
         raise ContentError("is not a draft (no draft = true in its front matter)", path)
     return text[:start] + remove_key(front, "draft", path) + text[end:]
 
@@ -175,6 +173,13 @@ def _front_matter(text: str, path: Path) -> tuple[tuple[int, int], str]:
             return (len(lines[0]), offset), text[len(lines[0]):offset]
         offset += len(line)
     raise ContentError(f"front matter opened on line 1 is never closed with {FRONT_MATTER_FENCE}", path, 1)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        raise ContentError(f"cannot write ({exc.strerror})", path) from None
 
 
 def _emptied(text: str, index: int, issue_toml: Path) -> str | None:

@@ -42,12 +42,13 @@ def toml_string(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def parse(text: str, path: Path) -> dict[str, Any]:
-    """The TOML data, or a ContentError in plain words at the offending line."""
+def parse(text: str, path: Path, first_line: int = 1) -> dict[str, Any]:
+    """The TOML data, or a ContentError in plain words at the offending line (counting
+    the first line of ``text`` as ``first_line``)."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        message, line = explain(exc, text)
+        message, line = explain(exc, text, first_line)
         raise ContentError(message, path, line) from None
 
 

@@ -210,9 +210,9 @@ def write_items(folder: Path, items: list[NewItem], section: str | None = None) 
     issue_toml = _issue_toml(folder)
     text = read_exact(issue_toml)
     titles = section_titles(text, issue_toml)
-    if not titles and all(item.section is None for item in items) and section is None:
-        raise ContentError("issue.toml has no [[sections]]; name one with --section", issue_toml)
     default = section if section is not None else (titles[-1] if titles else None)
+    if default is None and any(item.section is None for item in items):
+        raise ContentError("issue.toml has no [[sections]]; name one with --section", issue_toml)
     taken = {p.name.lower() for p in folder.iterdir()}
     planned: list[tuple[str, NewItem, str]] = []
     for item in items:
