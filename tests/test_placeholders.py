@@ -90,3 +90,25 @@ def test_providers_leave_placeholder_shaped_item_text_alone(make_issue, settings
             html, text = delivered(request, message.recipient)
             assert (html, text) == (message.html, message.text), name
             assert all(shape in text for shape in SHAPES), name
+
+
+def test_sent_messages_carry_placeholder_shaped_text_as_text(make_issue, tmp_path):
+    import email
+    import email.policy
+
+    from .conftest import write_members
+
+    folder = shaped_issue(make_issue)
+    members = write_members(tmp_path / "members.csv", 2)
+    env = {"DIGEST_OUTBOX_PATH": str(tmp_path / "outbox"), "DIGEST_LEDGER_PATH": str(tmp_path / "ledger.sqlite"),
+           "DIGEST_UNSUBSCRIBE_SECRET": "s3cret"}
+    result = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "send", str(folder), "--members", str(members), "--yes"], env=env)
+    assert result.exit_code == 0, result.output
+    sent = sorted((tmp_path / "outbox").rglob("*.eml"))
+    assert len(sent) == 2
+    for path in sent:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        text = message.get_body(("plain",)).get_content()
+        assert all(shape in text for shape in SHAPES)
+        other = "m0001" if "m0000" in message["To"] else "m0000"
+        assert f"{other}@example.org" not in text and f"{other}%40example.org" not in text
