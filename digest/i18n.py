@@ -138,7 +138,9 @@ def _compile(path: Path) -> gettext_module.NullTranslations:
         with path.open("rb") as handle:
             catalog = read_po(handle, abort_invalid=True)
     except PoFileError as exc:
-        raise TemplateError(f"catalog does not parse: {exc}", path, getattr(exc, "lineno", None)) from None
+        line = exc.lineno + 1 if isinstance(getattr(exc, "lineno", None), int) else None  # Babel counts from 0
+        reason = re.sub(r" on \d+$", "", str(exc))
+        raise TemplateError(f"catalog does not parse: {reason}", path, line) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"cannot read catalog ({exc})", path) from None
     for message, errors in catalog.check():

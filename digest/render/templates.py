@@ -121,7 +121,9 @@ def member_conditions(tree: nodes.Template) -> Iterator[tuple[nodes.Node, str]]:
             tests.append(node.test)
     tests.extend(tree.find_all((nodes.Compare, nodes.Test)))
     for test in tests:
-        for access in test.find_all((nodes.Getattr, nodes.Getitem)):
+        for access in (test, *test.find_all((nodes.Getattr, nodes.Getitem))):
+            if not isinstance(access, (nodes.Getattr, nodes.Getitem)):
+                continue
             if isinstance(access.node, nodes.Name) and access.node.name == MEMBER:
                 attribute = access.attr if isinstance(access, nodes.Getattr) else getattr(access.arg, "value", "?")
                 yield test, str(attribute)
