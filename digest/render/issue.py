@@ -118,7 +118,8 @@ def render_web_page(issue: Issue, settings: Settings, env: jinja2.Environment | 
     env = env or build_environment(settings)
     context = _context(issue, settings, member=PublicMember(), audience="web", language=language)
     context[UNSUBSCRIBE_FIELD] = ""
-    context["alternates"] = alternates(issue, settings, context["language"])
+    if len(issue_languages(issue, settings)) > 1:
+        context["alternates"] = alternates(issue, settings, context["language"])
     return inline_css(compile_mjml(render_template(env, EMAIL_TEMPLATE, context)))
 
 
