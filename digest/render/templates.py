@@ -33,8 +33,8 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
     """Build the environment once per run; compiled templates are cached inside it."""
     if not templates_dir.is_dir():
         raise TemplateError("templates folder not found", templates_dir)
-    env = jinja2.Environment(
-        loader=MemberConditionCheck(jinja2.FileSystemLoader(str(templates_dir))),
+    env = _Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=jinja2.select_autoescape(enabled_extensions=("mjml", "html", "xml"), disabled_extensions=("txt",), default=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -90,24 +90,19 @@ def _lang_attr(context: Any, language: str) -> Markup:
     return Markup(' lang="{}"').format(language)
 
 
-class MemberConditionCheck(jinja2.BaseLoader):
-    """Loads through ``inner`` and refuses a template that tests a ``member.*`` value."""
+class _Environment(jinja2.Environment):
+    """Refuses a template that tests a ``member.*`` value, on the tree Jinja parses to
+    compile it (``_parse`` is where ``compile`` gets it; checking there costs no
+    second parse)."""
 
-    def __init__(self, inner: jinja2.FileSystemLoader):
-        self.inner = inner
-        self.searchpath = inner.searchpath
-
-    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
-        source, filename, uptodate = self.inner.get_source(environment, template)
-        for node, attribute in member_conditions(environment.parse(source, template, filename)):
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for node, attribute in member_conditions(tree):
             raise TemplateError(
                 f"condition on member.{attribute}: member values are filled in per member after the issue is rendered "
                 f"(once per language), so this test comes out the same for everyone; to vary by language use "
-                f"`language` (e.g. {{% if language == \"ja\" %}}) or a translated string", filename or template, node.lineno)
-        return source, filename, uptodate
-
-    def list_templates(self) -> list[str]:
-        return self.inner.list_templates()
+                f"`language` (e.g. {{% if language == \"ja\" %}}) or a translated string", filename or name, node.lineno)
+        return tree
 
 
 def member_conditions(tree: nodes.Template) -> Iterator[tuple[nodes.Node, str]]:
