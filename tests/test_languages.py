@@ -261,3 +261,11 @@ def test_a_new_language_is_a_catalog_file_and_a_line_in_issue_toml(tmp_path, mak
     html, _ = merged(editions["fr"])
     assert list(editions) == ["en", "ja", "fr"] and '<html lang="fr"' in html and "Lire la suite" in html
     assert "30 janvier 2026" not in html and "31 janvier 2026" in html, "Babel formats the French date"
+
+
+def test_link_checking_covers_links_a_translation_sets_and_checks_inherited_ones_once():
+    from digest.sources.linkcheck import link_targets
+
+    targets = [(t.url, t.path.name, t.line) for t in link_targets(load_issue(FIXTURE))]
+    assert ("https://example.org/ja/notes/cycle-lanes", "02-cycle-lanes.ja.md", 3) in targets
+    assert [url for url, _, _ in targets].count("https://example.org/notes/solar-schools") == 1
