@@ -1,7 +1,9 @@
 """The reader that builds the content model (Issue, Section, Item) from files.
 
 An issue is a folder: ``issue.toml`` lists the sections and their item files in order;
-each item is Markdown with ``+++``-fenced TOML front matter. Every problem is reported
+each item is Markdown with ``+++``-fenced TOML front matter. An issue in several
+languages also has text per language and item translations (``translations.py``
+reads those). Every problem is reported
 with the file and line, so an editor can jump straight to it. The reader either raises
 on the first error (build) or collects every finding (check).
 """

@@ -123,16 +123,6 @@ class IssuePreview:
         wanted = language or self.member_language
         return next((e for e in self.editions if e.language == wanted), None)
 
-    @property
-    def html(self) -> str:
-        edition = self.edition()
-        return edition.html if edition else ""
-
-    @property
-    def text(self) -> str:
-        edition = self.edition()
-        return edition.text if edition else ""
-
 
 def message_headers(message: OutgoingMessage, issue: Issue) -> tuple[tuple[str, str], ...]:
     """The headers staff check before a send, in the order an inbox shows them."""
