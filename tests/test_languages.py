@@ -269,3 +269,16 @@ def test_link_checking_covers_links_a_translation_sets_and_checks_inherited_ones
     targets = [(t.url, t.path.name, t.line) for t in link_targets(load_issue(FIXTURE))]
     assert ("https://example.org/ja/notes/cycle-lanes", "02-cycle-lanes.ja.md", 3) in targets
     assert [url for url, _, _ in targets].count("https://example.org/notes/solar-schools") == 1
+
+
+def test_an_unknown_fallback_is_a_one_line_error_naming_the_config(tmp_path):
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+
+    config = tmp_path / "config.toml"
+    text = (REPO / "config.toml").read_text(encoding="utf-8").replace('fallback = "default"', 'fallback = "english"')
+    config.write_text(text.replace('templates = "templates"', f'templates = "{REPO / "templates"}"'), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "build", str(FIXTURE), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"Error: {config}: [i18n] fallback must be one of 'default', 'omit', got 'english'"]

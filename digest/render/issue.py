@@ -150,7 +150,8 @@ def _context(issue: Issue, settings: Settings, member: Any, audience: str, langu
     language = language if language in languages else languages[0]
     fallback = str(settings.table("i18n").get("fallback", "default"))
     if fallback not in FALLBACKS:
-        raise ConfigError(f"[i18n] fallback must be one of {', '.join(map(repr, FALLBACKS))}, got {fallback!r}")
+        where = f"{settings.source}: " if settings.source else ""
+        raise ConfigError(f"{where}[i18n] fallback must be one of {', '.join(map(repr, FALLBACKS))}, got {fallback!r}")
     return {
         "issue": localise(issue, language, fallback),
         "newsletter": settings.newsletter,
