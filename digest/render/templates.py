@@ -107,19 +107,20 @@ class _Environment(jinja2.Environment):
 
 def member_conditions(tree: nodes.Template) -> Iterator[tuple[nodes.Node, str]]:
     """Each test (if, elif, inline if, loop filter, comparison, ``is``) that reads a
-    ``member`` attribute or item, unless the template binds ``member`` itself."""
-    if any(name.name == MEMBER for name in tree.find_all(nodes.Name) if name.ctx in ("store", "param")):
-        return
+    ``member`` attribute or item, unless the template binds ``member`` itself. One walk
+    of the tree, then one of each test."""
     tests: list[nodes.Node] = []
-    for node in tree.find_all((nodes.If, nodes.CondExpr, nodes.For)):
-        if getattr(node, "test", None) is not None:
+    for node in tree.find_all((nodes.If, nodes.CondExpr, nodes.For, nodes.Compare, nodes.Test, nodes.Name)):
+        if isinstance(node, nodes.Name):
+            if node.name == MEMBER and node.ctx in ("store", "param"):
+                return
+        elif isinstance(node, (nodes.Compare, nodes.Test)):
+            tests.append(node)
+        elif node.test is not None:
             tests.append(node.test)
-    tests.extend(tree.find_all((nodes.Compare, nodes.Test)))
     for test in tests:
         for access in (test, *test.find_all((nodes.Getattr, nodes.Getitem))):
-            if not isinstance(access, (nodes.Getattr, nodes.Getitem)):
-                continue
-            if isinstance(access.node, nodes.Name) and access.node.name == MEMBER:
+            if isinstance(access, (nodes.Getattr, nodes.Getitem)) and isinstance(access.node, nodes.Name) and access.node.name == MEMBER:
                 attribute = access.attr if isinstance(access, nodes.Getattr) else getattr(access.arg, "value", "?")
                 yield test, str(attribute)
                 break
