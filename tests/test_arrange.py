@@ -98,6 +98,16 @@ def test_item_rm_removes_the_file_and_its_line_together(newsroom, seed):
     assert sorted(p.name for p in seed.iterdir() if p.name.startswith(".")) == []
 
 
+def test_item_rm_removes_the_item_s_translations_with_it(newsroom, seed):
+    translation = seed / "08-isap-2015.ja.md"
+    translation.write_text('+++\ntitle = "ISAP 2015（日本語）"\n+++\n本文。\n', encoding="utf-8")
+    (seed / "09-jcm-workshop-jakarta.ja.md").write_text('+++\ntitle = "JCM"\n+++\n本文。\n', encoding="utf-8")
+    result = digest(newsroom, "item", "rm", "2015-10", "08-isap-2015")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1:] == [f"removed its translation {translation}"]
+    assert not translation.exists() and (seed / "09-jcm-workshop-jakarta.ja.md").exists()
+
+
 def test_item_rm_of_a_one_line_array_keeps_its_comment(newsroom, seed):
     path = seed / "issue.toml"
     path.write_text(toml(seed).replace('items = [\n    "03-fourth-iclei-cafe.md",\n    "04-iclei-cafe-started.md",\n]',

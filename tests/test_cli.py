@@ -20,13 +20,15 @@ def run_digest(*args: str, cwd=REPO, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "digest", *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
 
 
-def test_build_writes_the_four_files_and_reports_size(tmp_path):
+def test_build_writes_the_four_files_per_language_and_reports_size(tmp_path):
     out = tmp_path / "out"
     proc = run_digest("build", str(SEED_ISSUE), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     names = {"email.html", "email.txt", "email.eml", "index.html"}
-    assert {p.name for p in out.iterdir()} == names
-    assert [line.rsplit("/", 1)[-1] for line in proc.stdout.splitlines()[:4]] == ["email.html", "email.txt", "email.eml", "index.html"]
+    assert {p.name for p in out.iterdir()} == names | {"ja"}
+    assert {p.name for p in (out / "ja").iterdir()} == names
+    written = [line.split(str(out) + "/", 1)[-1] for line in proc.stdout.splitlines()[:8]]
+    assert written == ["email.html", "email.txt", "email.eml", "index.html", "ja/email.html", "ja/email.txt", "ja/email.eml", "ja/index.html"]
     assert "HTML size:" in proc.stdout and "bytes" in proc.stdout
     assert proc.stdout.splitlines()[-1] == "Preview: digest preview, then open http://127.0.0.1:8025/issues/2015-10/"
     msg = email.message_from_bytes((out / "email.eml").read_bytes(), policy=email.policy.default)

@@ -44,7 +44,7 @@ def mv(issue_dir: Path, item_name: str, section: str | None, new_section: bool, 
 @issue_dir_argument
 @click.argument("item_name", metavar="ITEM")
 def rm(issue_dir: Path, item_name: str) -> None:
-    """Remove an item: its line in issue.toml and its file, together.
+    """Remove an item: its line in issue.toml, its file and its translations, together.
 
     ISSUE is the issue's folder or just its name (2026-01); ITEM is an item's file
     name, with or without .md.
@@ -55,8 +55,11 @@ def rm(issue_dir: Path, item_name: str) -> None:
     """
     from ..content.arrange import remove_item
 
-    placed = remove_item(issue_dir, item_name)
+    placed, removed = remove_item(issue_dir, item_name)
     click.echo(f"removed {issue_dir / placed.name} (item {placed.position} of {placed.section!r})")
+    for path in removed:
+        if path.name != placed.name:
+            click.echo(f"removed its translation {path}")
     _warn_emptied(placed.emptied)
 
 

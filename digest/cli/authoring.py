@@ -23,7 +23,7 @@ if TYPE_CHECKING:
               help="Folder to write into (default: build/<slug>/).")
 @click.pass_context
 def build(ctx: click.Context, issue_dir: Path, out_dir: Path | None) -> None:
-    """Render an issue to email.html, email.txt, email.eml and index.html.
+    """Render an issue to email.html, email.txt, email.eml and index.html (per language).
 
     Example:
 
@@ -32,8 +32,8 @@ def build(ctx: click.Context, issue_dir: Path, out_dir: Path | None) -> None:
     from ..render.build import build_issue
 
     result = build_issue(issue_dir, settings_from(ctx), out_dir)
-    for kind in ("html", "text", "eml", "web"):
-        click.echo(str(result.files[kind]))
+    for path in result.files.values():
+        click.echo(str(path))
     size = f"HTML size: {result.html_bytes:,} bytes ({result.html_bytes / result.clip_bytes:.0%} of Gmail's {result.clip_bytes:,}-byte clip limit)"
     click.echo(size)
     if result.over_clip_limit:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..delivery.backends import Backend
     from ..delivery.batches import SendOptions
     from ..delivery.send import Progress, SendReport
-    from ..render.mime import MessageFactory
+    from ..render.mime import MessageFactories
     from ..store.ledger import SendLedger
 
 
@@ -52,8 +52,8 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
     from ..delivery.backends import get_backend
     from ..delivery.batches import SendOptions
     from ..members.tokens import unsubscribe_secret
-    from ..render import render_issue
-    from ..render.mime import MessageFactory
+    from ..render.issue import render_editions
+    from ..render.mime import MessageFactories
     from ..store.ledger import SendLedger
 
     settings = settings_from(ctx)
@@ -70,7 +70,7 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
     ledger = SendLedger(ledger_path) if real_send or ledger_path.is_file() else None
     try:
         audience = survey(members_path, ledger, issue.slug)
-        factory = MessageFactory(render_issue(issue, settings), settings, secret)
+        factory = MessageFactories(render_editions(issue, settings), settings, secret)
         _report_skipped(audience, members_path)
         click.echo(f"Issue {issue.slug} ({factory.subject}): {audience.to_send:,} member(s) to send, "
                    f"{audience.done:,} already done, via {backend.describe()}")
@@ -96,16 +96,16 @@ def _send_test(settings: Settings, issue, backend: Backend, secret: str, members
     from ..addresses import normalise_address
     from ..errors import ContentError
     from ..members.file import Member, find_member
-    from ..render import render_issue
-    from ..render.mime import MessageFactory
+    from ..render.issue import render_editions
+    from ..render.mime import MessageFactories
 
     address = normalise_address(address)
     try:
         member = find_member(members_path, address)
     except ContentError:
         member = Member(email=address)
-    factory = MessageFactory(render_issue(issue, settings), settings, secret, subject=f"[TEST] {issue.subject}")
-    message = factory.personalise(member.email, member.name, member.fields)
+    factory = MessageFactories(render_editions(issue, settings), settings, secret, subject_prefix="[TEST] ")
+    message = factory.personalise(member.email, member.name, member.fields, language=member.language)
     with backend:
         result = backend.send_batch([message])[0]
     if not result.status.delivered:
@@ -144,7 +144,7 @@ class _ProgressLine:
         click.echo(("\r" + line) if self.tty else line, err=True, nl=final or not self.tty)
 
 
-def _run_send(factory: MessageFactory, members_path: Path, ledger: SendLedger, settings: Settings,
+def _run_send(factory: MessageFactories, members_path: Path, ledger: SendLedger, settings: Settings,
               options: SendOptions, audience: Audience, issue_dir: Path) -> SendReport:
     """The send loop with a progress line; the first Ctrl-C stops it after the batches in flight."""
     from ..delivery.backends import get_backend

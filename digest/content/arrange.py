@@ -18,6 +18,7 @@ from .files import read_exact, write_atomic
 from .loader import FRONT_MATTER_FENCE, ISSUE_FILE
 from .tomledit import (append_items, insert_items, item_comment, parse, remove_item as remove_listed, remove_key,
                        retitle_section, section_items, section_titles)
+from .translations import translation_stem
 
 
 @dataclass(frozen=True)
@@ -84,27 +85,33 @@ def move_item(folder: Path, item: str, section: str | None = None, position: int
     return Placed(name, section if creating else titles[target], placed.index(name) + 1, _emptied(new_text, source, issue_toml))
 
 
-def remove_item(folder: Path, item: str) -> Placed:
-    """Take an item out of issue.toml and delete its file, both or neither."""
+def remove_item(folder: Path, item: str) -> tuple[Placed, list[Path]]:
+    """Take an item out of issue.toml and delete its file and its translations
+    (``01-x.ja.md`` beside ``01-x.md``): all of that or none. Returns the files removed."""
     issue_toml = folder / ISSUE_FILE
     text, index, position, name = find_item(folder, item)
     new_text = remove_listed(text, index, name, issue_toml)
-    path = folder / name
-    aside = folder / f".{name}.{secrets.token_hex(8)}.removed" if path.exists() else None
+    stem = Path(name).stem
+    paths = [p for p in [folder / name, *sorted(folder.glob(f"{stem}.*.md"))]
+             if p.name == name or (translation_stem(p.name) or ("",))[0] == stem]
+    asides = {path: folder / f".{path.name}.{secrets.token_hex(8)}.removed" for path in paths if path.exists()}
+    moved: list[Path] = []
     try:
-        if aside is not None:
-            os.rename(path, aside)
         try:
+            for path, aside in asides.items():
+                os.rename(path, aside)
+                moved.append(path)
             write_atomic(issue_toml, new_text)
         except BaseException:
-            if aside is not None:
-                os.rename(aside, path)
+            for path in moved:
+                os.rename(asides[path], path)
             raise
     except OSError as exc:
-        raise ContentError(f"cannot remove ({exc.strerror})", exc.filename or path) from None
-    if aside is not None:
+        raise ContentError(f"cannot remove ({exc.strerror})", exc.filename or folder / name) from None
+    for aside in asides.values():
         aside.unlink(missing_ok=True)
-    return Placed(name, section_titles(text, issue_toml)[index], position + 1, _emptied(new_text, index, issue_toml))
+    placed = Placed(name, section_titles(text, issue_toml)[index], position + 1, _emptied(new_text, index, issue_toml))
+    return placed, list(asides)
 
 
 def undraft_items(folder: Path, items: list[str]) -> list[Path]:

@@ -36,12 +36,14 @@ class LinkTarget:
 
 
 def link_targets(issue: Issue) -> list[LinkTarget]:
-    """Every http(s) link and image of the issue's items, in order."""
+    """Every http(s) link and image of the issue's items, in order, and those a
+    translation sets for itself (an inherited one is checked on its item)."""
     targets = []
-    for item in issue.items:
-        for kind, url in (("link", item.link), ("image", item.image)):
-            if url.startswith(("http://", "https://")):
-                targets.append(LinkTarget(url, kind, item.path, item.lines.get(kind)))
+    for item, version in issue.items_with_translations():
+        for kind in ("link", "image"):
+            url = getattr(version, kind)
+            if url.startswith(("http://", "https://")) and (version is item or url != getattr(item, kind)):
+                targets.append(LinkTarget(url, kind, version.path, version.lines.get(kind)))
     return targets
 
 

@@ -59,6 +59,7 @@ class MailgunBackend(HttpBackend):
             ("h:List-Unsubscribe", placeholder(body.name("list_unsubscribe"))),
             ("h:List-Unsubscribe-Post", header_value(first, "List-Unsubscribe-Post")),
             ("h:List-Id", header_value(first, "List-Id")),
+            ("h:Content-Language", header_value(first, "Content-Language")),
             ("v:digest-message-id", placeholder(body.name("message_id"))),
             ("recipient-variables", json.dumps({m.recipient: self.variables(m, body) for m in messages}, ensure_ascii=False)),
         ]
