@@ -3,13 +3,15 @@
 Where things live (one folder per concern; lower layers never import the CLI, the
 preview or the web app)::
 
-    cli/         the ``digest`` command: authoring, sending, members, site; thin, lazy imports
+    cli/         the ``digest`` command: authoring, arranging, sending, deliverability, members,
+                 site; thin, lazy imports
     config.py    config.toml + DIGEST_<TABLE>_<KEY> overrides -> Settings
     errors.py    DigestError and its subclasses (one line each at the CLI)
     addresses.py address and header-value checks, before any MIME is built
     i18n.py      language tags and matching, gettext catalogs (Babel), dates, text direction
-    content/     the Issue model, its loader and translations, scaffolding, issue.toml edits
-    sources/     items from elsewhere: fetching with limits, pages and feeds, link checking
+    content/     the Issue model, its loader and translations, scaffolding, comment-preserving
+                 issue.toml edits, arranging items and sections
+    sources/     items from elsewhere: fetching within a total deadline, pages and feeds, link checking
     render/      Jinja + MJML + inlining per language, plain text, slots, MIME; ``build`` writes files
     checks/      the preflight findings ``check`` prints and ``preview`` shows
     delivery/    the send loop, its audience and batches, DKIM signing; backends/ one module per provider

@@ -92,7 +92,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "doctor": {"nameservers": [], "timeout": 10.0, "return_path_domain": ""},
     "preview": {"host": "127.0.0.1", "port": 8025},
     "web": {"host": "127.0.0.1", "port": 8026},
-    "feeds": {"urls": []},
+    "feeds": {"urls": [], "max_new": 20},
     "fetch": {"timeout": 10.0, "max_bytes": 2_000_000, "max_redirects": 5},
     "linkcheck": {"timeout": 10.0, "workers": 8},
 }

@@ -17,6 +17,7 @@ import jinja2
 
 from ..config import Settings
 from ..content import Finding, Issue, Item, load_issue
+from ..content.scaffold import EXAMPLE_BODY, EXAMPLE_TITLE
 from ..content.translations import ISSUE_TEXT_KEYS, translation_path, untranslated
 from ..errors import ContentError, DigestError
 from ..i18n import SOURCE_LANGUAGE, catalog_path, language_name
@@ -163,7 +164,17 @@ def check_size(issue: Issue, settings: Settings, editions: Mapping[str, Rendered
             yield Finding("error", f"HTML {which}is {size:,} bytes, over Gmail's clipping limit of {settings.clip_bytes:,}", issue.path / "issue.toml")
 
 
+def check_example_item(issue: Issue, settings: Settings) -> Iterable[Finding]:
+    """The example item ``digest new`` writes must never be mailed."""
+    for item in issue.items:
+        if item.title == EXAMPLE_TITLE or item.body.startswith(EXAMPLE_BODY):
+            line = item.lines.get("title") if item.title == EXAMPLE_TITLE else item.lines.get("body")
+            yield Finding("error", f"the example item from `digest new` is still here: rewrite it, or remove it with "
+                                   f"`digest item rm {issue.path} {item.path.name}`", item.path, line)
+
+
 ISSUE_CHECKS: list[Callable[[Issue, Settings], Iterable[Finding]]] = [
+    check_example_item,
     check_urls,
     check_image_alt,
     check_subject,
@@ -185,14 +196,16 @@ class CheckedIssue:
     error: DigestError | None = None  # what kept it from rendering
 
 
-def check_issue(folder: str | Path, settings: Settings, links: bool = False) -> list[Finding]:
+def check_issue(folder: str | Path, settings: Settings, links: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> list[Finding]:
     """All findings for an issue folder; rendering checks run only on a clean load, and
-    with ``links`` every link and image is also fetched."""
-    return check_and_render(folder, settings, links=links).findings
+    with ``links`` every link and image is also fetched (``progress(done, total)`` is
+    told as each answers)."""
+    return check_and_render(folder, settings, links=links, progress=progress).findings
 
 
 def check_and_render(folder: str | Path, settings: Settings, env: jinja2.Environment | None = None,
-                     links: bool = False) -> CheckedIssue:
+                     links: bool = False, progress: Callable[[int, int], None] | None = None) -> CheckedIssue:
     """Load, check and render every edition once; the findings include the size check
     of those very renderings."""
     findings: list[Finding] = []
@@ -214,5 +227,5 @@ def check_and_render(folder: str | Path, settings: Settings, env: jinja2.Environ
     if links:
         from ..sources.linkcheck import check_links  # requests, only when links are checked
 
-        findings.extend(check_links(issue, settings))
+        findings.extend(check_links(issue, settings, progress))
     return CheckedIssue(findings, issue, editions)

@@ -19,6 +19,7 @@ from .model import Finding, Issue, Item, Section
 from .reading import FRONT_MATTER_FENCE, Reporter as _Reporter, as_date as _as_date, key_lines_of as _key_lines
 from .reading import line_containing as _line_containing, parse_toml as _parse_toml, read_front_matter
 from .reading import read_text as _read_text, table_key_lines, typed_getter as _typed_getter
+from .tomlscan import items_array, section_spans
 from .translations import (ISSUE_TEXT_KEYS, SECTION_TEXT_KEYS, language_key_hint, read_language_text, read_languages,
                            translation_stem, with_translations)
 
@@ -79,7 +80,7 @@ def load_issue(folder: str | Path, findings: list[Finding] | None = None) -> Iss
         translations=read_language_text(data, languages, ISSUE_TEXT_KEYS, issue_path, translation_lines, report),
         translation_lines=translation_lines,
     )
-    _report_unlisted_items(folder, issue, report)
+    _report_unlisted_items(folder, issue, _listed_names(data.get("sections", [])), report)
     return issue
 
 
@@ -91,6 +92,7 @@ def _load_sections(folder: Path, raw: Any, issue_path: Path, text: str, report: 
     if not raw:
         report.error("the issue has no sections", issue_path, 1)
     section_lines = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip() == "[[sections]]"]
+    name_lines = _name_lines(text, len(raw), issue_path)
     seen: dict[str, int] = {}
     sections = []
     for index, entry in enumerate(raw):
@@ -106,8 +108,8 @@ def _load_sections(folder: Path, raw: Any, issue_path: Path, text: str, report: 
         if not names:
             report.error(f"section {index + 1} lists no items", issue_path, line)
         items = []
-        for name in names:
-            item_line = _line_containing(text, f'"{name}"') or line
+        for position, name in enumerate(names):
+            item_line = _at(name_lines, index, position) or _line_containing(text, f'"{name}"') or line
             if not _SAFE_NAME.match(name):
                 report.error(f"item {name!r} must be a file name in this folder ending in .md", issue_path, item_line)
                 continue
@@ -132,16 +134,38 @@ def _load_sections(folder: Path, raw: Any, issue_path: Path, text: str, report: 
     return tuple(sections)
 
 
-def _report_unlisted_items(folder: Path, issue: Issue, report: _Reporter) -> None:
-    listed = {item.path.name for item in issue.items}
+def _listed_names(raw: Any) -> set[str]:
+    """Every name issue.toml lists, whether or not its file loaded."""
+    sections = raw if isinstance(raw, list) else []
+    return {n for s in sections if isinstance(s, dict) and isinstance(s.get("items"), list) for n in s["items"] if isinstance(n, str)}
+
+
+def _name_lines(text: str, count: int, path: Path) -> list[list[int]]:
+    """The line of each name in each section's items array, where the scanner can tell."""
+    try:
+        spans = section_spans(text.replace("\r\n", "\n"), count, path)
+        arrays = [items_array(text.replace("\r\n", "\n"), span, path) for span in spans]
+    except ContentError:
+        return []
+    return [[e.line for e in array.elements] if array else [] for array in arrays]
+
+
+def _at(lines: list[list[int]], section: int, position: int) -> int | None:
+    return lines[section][position] if section < len(lines) and position < len(lines[section]) else None
+
+
+def _report_unlisted_items(folder: Path, issue: Issue, listed: set[str], report: _Reporter) -> None:
+    """Item files no section lists; ``listed`` holds every listed name, loaded or not, so an
+    item that failed to load (already reported) and its translations are not called unlisted."""
     translated = {t.path.name for item in issue.items for t in item.translations.values()}
     for path in sorted(folder.glob("*.md")):
         if path.name in listed or path.name in translated or path.name.lower() == "readme.md":
             continue
         stem = translation_stem(path.name)
         if stem is not None and f"{stem[0]}.md" in listed:
-            report.warning(f"translation into {stem[1]!r}, which is not in this issue's languages "
-                           f"({', '.join(issue.languages) or 'none listed'})", path, 1)
+            if stem[1] not in issue.languages:
+                report.warning(f"translation into {stem[1]!r}, which is not in this issue's languages "
+                               f"({', '.join(issue.languages) or 'none listed'})", path, 1)
         else:
             report.warning("item file is not listed in any section of issue.toml", path, 1)
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from ..errors import ContentError
 from .model import Finding
+from .tomlerrors import explain
 
 FRONT_MATTER_FENCE = "+++"
 
@@ -111,13 +112,12 @@ def read_text(path: Path) -> str:
 
 
 def parse_toml(text: str, path: Path, first_line: int) -> dict[str, Any]:
+    """The TOML data, or a ContentError in plain words (``tomlerrors.py``) at the file's line."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        line = int(match.group(1)) + first_line - 1 if match else first_line
-        reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
-        raise ContentError(f"invalid TOML: {reason}", path, line) from None
+        message, line = explain(exc, text, first_line)
+        raise ContentError(message, path, line) from None
 
 
 def key_lines_of(text: str) -> dict[str, int]:

@@ -97,8 +97,8 @@ def render_issue(issue: Issue, settings: Settings, env: jinja2.Environment | Non
     return RenderedIssue(
         issue=context["issue"],
         subject=context["issue"].subject,
-        html=SlotText.parse(html),
-        text=SlotText.parse(text),
+        html=table.split(html),
+        text=table.split(text),
         slots=tuple(table.slots),
         web_url=context["web_url"],
         language=context["language"],
