@@ -22,18 +22,18 @@ from .smtp_sink import SinkHandler, start_sink
 def shared_ledger(target, size=10, batch=4) -> tuple[SendLedger, int]:
     ledger = SendLedger(target)
     run = ledger.start_send("2015-10", "outbox")
-    ledger.write_audience(run.id, ((f"m{n}@example.org", f"M {n}", {"city": "Kyoto"}) for n in range(size)), batch)
+    ledger.write_audience(run.id, ((f"m{n}@example.org", f"M {n}", "ja" if n % 2 else "en", {"city": "Kyoto"}) for n in range(size)), batch)
     return ledger, run.id
 
 
 def test_the_audience_is_fixed_once_and_cut_into_batches(ledger_target):
     ledger, send_id = shared_ledger(ledger_target)
     with ledger:
-        assert ledger.write_audience(send_id, iter([("late@example.org", "", {})]), 4) == 10, "a second start keeps it"
+        assert ledger.write_audience(send_id, iter([("late@example.org", "", "", {})]), 4) == 10, "a second start keeps it"
         assert ledger.batches_by_state(send_id) == {"pending": 3}
         members = ledger.audience_between(send_id, 8, 9)
-        assert [(m.seq, m.email, m.fields) for m in members] == [(8, "m8@example.org", {"city": "Kyoto"}),
-                                                                 (9, "m9@example.org", {"city": "Kyoto"})]
+        assert [(m.seq, m.email, m.language, m.fields) for m in members] == [
+            (8, "m8@example.org", "en", {"city": "Kyoto"}), (9, "m9@example.org", "ja", {"city": "Kyoto"})]
         assert ledger.audience_to_send(send_id) == 10
 
 
@@ -101,8 +101,9 @@ def test_three_workers_one_killed_mid_batch_skip_nobody_and_keep_the_shared_rate
             "DIGEST_SMTP_SECURITY": "none", "DIGEST_SENDING_RATE": str(RATE), "DIGEST_SENDING_BATCH_SIZE": str(BATCH),
             "DIGEST_SENDING_LEASE_SECONDS": str(LEASE)}
     try:
+        # --skip-doctor: the workers are under test here, not the sending domain's DNS
         proc = digest_process(tmp_path, ledger_target, "send", str(SEED_ISSUE), "--members", str(members), "--yes",
-                              "--workers", "3", **smtp)
+                              "--workers", "3", "--skip-doctor", **smtp)
         victim, in_flight = kill_a_helper_mid_batch(proc, ledger_target, handler)
         stdout, stderr = proc.communicate(timeout=120)
     finally:

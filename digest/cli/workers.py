@@ -28,14 +28,14 @@ if TYPE_CHECKING:
 
 def shared_send(ctx: click.Context, settings: Settings, issue: Any, issue_dir: Path, members_path: Path,
                 backend: Backend, options: SendOptions, secret: str, workers: int, join: bool, yes: bool,
-                quiet: bool) -> None:
+                quiet: bool, skip_doctor: bool = False) -> None:
     """Start, resume or join the issue's shared send and work on it until no batch is left."""
     from ..store.engines import ledger_target
     from ..store.ledger import SendLedger
 
     with SendLedger(ledger_target(settings)) as ledger:
-        run = _join(ledger, issue.slug, issue_dir, quiet) if join else _start(ledger, issue, issue_dir, members_path,
-                                                                                backend, options, workers, yes)
+        run = _join(ledger, issue.slug, issue_dir, quiet) if join else _start(ledger, settings, issue, issue_dir, members_path,
+                                                                                backend, options, workers, yes, skip_doctor)
         if run is None:
             return
         _work(ctx, settings, issue, issue_dir, ledger, run, options, secret, workers, quiet)
@@ -52,10 +52,11 @@ def _join(ledger: SendLedger, slug: str, issue_dir: Path, quiet: bool) -> SendRu
     return run
 
 
-def _start(ledger: SendLedger, issue: Any, issue_dir: Path, members_path: Path, backend: Backend,
-           options: SendOptions, workers: int, yes: bool) -> SendRun | None:
+def _start(ledger: SendLedger, settings: Settings, issue: Any, issue_dir: Path, members_path: Path, backend: Backend,
+           options: SendOptions, workers: int, yes: bool, skip_doctor: bool) -> SendRun | None:
     from ..delivery.audience import survey
     from ..delivery.workers import prepare_shared_send
+    from .deliverability import check_before_send
     from .sending import _report_skipped
 
     run = ledger.send_run(issue.slug)
@@ -75,6 +76,7 @@ def _start(ledger: SendLedger, issue: Any, issue_dir: Path, members_path: Path, 
     if to_send == 0:
         click.echo("Nothing to send: every member has been sent this issue.")
         return None
+    check_before_send(settings, backend.name, skip_doctor)
     if not yes:
         click.confirm(f"Send {issue.slug} to {to_send:,} member(s) via {backend.describe()}?", abort=True)
     return prepare_shared_send(ledger, issue.slug, backend.name, members_path, options, options.batch_size_for(backend))
@@ -93,11 +95,11 @@ def _work(ctx: click.Context, settings: Settings, issue: Any, issue_dir: Path, l
           options: SendOptions, secret: str, workers: int, quiet: bool) -> None:
     from ..delivery.backends import get_backend
     from ..delivery.workers import work_on_send
-    from ..render import render_issue
-    from ..render.mime import MessageFactory
+    from ..render.issue import render_editions
+    from ..render.mime import MessageFactories
 
     helpers = _spawn_helpers(settings, issue_dir, workers - 1)
-    factory = MessageFactory(render_issue(issue, settings), settings, secret)
+    factory = MessageFactories(render_editions(issue, settings), settings, secret)
     stop = threading.Event()
 
     def on_interrupt(signum: int, frame: Any) -> None:

@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 
 from ..errors import DeliveryError, DigestError
 from ..members.file import chunks
-from ..render.mime import MessageFactory, OutgoingMessage
+from ..render.mime import MessageFactories, OutgoingMessage
 from ..store.ledger import DEFERRED, FAILED, FINAL_STATES, SENDING, Claim, Outcome, SendLedger, SendRun
 from .audience import Candidate, select_members
 from .backends.base import Backend, Status
@@ -63,13 +63,13 @@ def prepare_shared_send(ledger: SendLedger, issue_slug: str, backend_name: str, 
     return run
 
 
-def _audience(members_path: str | Path, ledger: SendLedger) -> Iterator[tuple[str, str, dict[str, str]]]:
+def _audience(members_path: str | Path, ledger: SendLedger) -> Iterator[tuple[str, str, str, dict[str, str]]]:
     for row in select_members(members_path, ledger):
         if isinstance(row, Candidate):
-            yield row.member.email, row.member.name, row.member.fields
+            yield row.member.email, row.member.name, row.member.language, row.member.fields
 
 
-def work_on_send(factory: MessageFactory, ledger: SendLedger, make_backend: Callable[[], Backend],
+def work_on_send(factory: MessageFactories, ledger: SendLedger, make_backend: Callable[[], Backend],
                  options: SendOptions, send_id: int, *, stop: threading.Event | None = None,
                  on_progress: Callable[[Progress], None] | None = None, worker: str | None = None) -> WorkerReport:
     """Work on the send until no batch is left to claim or hold; raises DeliveryError
@@ -113,7 +113,7 @@ def work_on_send(factory: MessageFactory, ledger: SendLedger, make_backend: Call
     return WorkerReport(worker, progress, batches, taken_over, stop.is_set(), complete)
 
 
-def _work_batch(factory: MessageFactory, ledger: SendLedger, backend: Backend, options: SendOptions, send_id: int,
+def _work_batch(factory: MessageFactories, ledger: SendLedger, backend: Backend, options: SendOptions, send_id: int,
                 worker: str, claim: Claim, progress: Progress, stop: threading.Event,
                 on_progress: Callable[[Progress], None] | None) -> tuple[bool, DeliveryError | None]:
     """Send a claimed batch; (True, None) when every member in it was answered."""
@@ -128,7 +128,7 @@ def _work_batch(factory: MessageFactory, ledger: SendLedger, backend: Backend, o
         if state in FINAL_STATES:
             continue
         try:
-            messages.append(factory.personalise(member.email, member.name, member.fields,
+            messages.append(factory.personalise(member.email, member.name, member.fields, language=member.language,
                                                 message_id=message_id if state in (SENDING, DEFERRED) and message_id else None))
         except DigestError as exc:  # a member whose data cannot go into a message: refused, never retried
             refused.append(Outcome(member.email, FAILED, "", str(exc)))
@@ -155,7 +155,7 @@ def _work_batch(factory: MessageFactory, ledger: SendLedger, backend: Backend, o
     return True, None
 
 
-def _confirm_in_flight(ledger: SendLedger, backend: Backend, factory: MessageFactory, send_id: int,
+def _confirm_in_flight(ledger: SendLedger, backend: Backend, factory: MessageFactories, send_id: int,
                        known: dict[str, tuple[str, str]], progress: Progress) -> dict[str, tuple[str, str]]:
     """Members a dead worker left ``sending`` that the backend proves it has are recorded sent."""
     slug = factory.rendered.issue.slug

@@ -40,6 +40,7 @@ class AudienceMember:
     seq: int
     email: str
     name: str
+    language: str
     fields: dict[str, str]
 
 
@@ -60,20 +61,21 @@ class SharedSends(LedgerDatabase):
     def has_audience(self, send_id: int) -> bool:
         return self.db.execute("SELECT 1 FROM audience WHERE send_id = ? LIMIT 1", (send_id,)).fetchone() is not None
 
-    def write_audience(self, send_id: int, members: Iterable[tuple[str, str, dict[str, str]]], batch_size: int) -> int:
+    def write_audience(self, send_id: int, members: Iterable[tuple[str, str, str, dict[str, str]]], batch_size: int) -> int:
         """Fix the send's audience and cut it into batches, unless another process did
-        first; returns the audience's size. One transaction: all of it or none."""
+        first; returns the audience's size. ``members``: (email, name, language, fields)
+        in sending order. One transaction: all of it or none."""
         with self.transaction():
             self.db.execute(f"SELECT id FROM sends WHERE id = ?{self.db.FOR_UPDATE}", (send_id,)).fetchone()
             if self.has_audience(send_id):
                 return self.audience_size(send_id)
-            rows = ((send_id, seq, email, name, json.dumps(fields, ensure_ascii=False, separators=(",", ":")))
-                    for seq, (email, name, fields) in enumerate(members))
+            rows = ((send_id, seq, email, name, language, json.dumps(fields, ensure_ascii=False, separators=(",", ":")))
+                    for seq, (email, name, language, fields) in enumerate(members))
             size = 0
             # Blocks, because reading ``members`` may itself query the ledger (suppressions),
             # which cannot happen on a connection in the middle of a COPY.
             while block := list(islice(rows, AUDIENCE_BLOCK)):
-                size += self.db.copy_rows("audience", ("send_id", "seq", "email", "name", "fields"), block)
+                size += self.db.copy_rows("audience", ("send_id", "seq", "email", "name", "language", "fields"), block)
             batches = [(send_id, number, first, min(first + batch_size, size) - 1)
                        for number, first in enumerate(range(0, size, batch_size))]
             self.db.executemany("INSERT INTO batches (send_id, batch, first_seq, last_seq) VALUES (?, ?, ?, ?)", batches)
@@ -83,9 +85,9 @@ class SharedSends(LedgerDatabase):
         return int(self.db.execute("SELECT COUNT(*) FROM audience WHERE send_id = ?", (send_id,)).fetchone()[0])
 
     def audience_between(self, send_id: int, first: int, last: int) -> list[AudienceMember]:
-        rows = self.db.execute("SELECT seq, email, name, fields FROM audience WHERE send_id = ? AND seq BETWEEN ? AND ? "
-                               "ORDER BY seq", (send_id, first, last))
-        return [AudienceMember(seq, email, name, json.loads(fields)) for seq, email, name, fields in rows]
+        rows = self.db.execute("SELECT seq, email, name, language, fields FROM audience WHERE send_id = ? "
+                               "AND seq BETWEEN ? AND ? ORDER BY seq", (send_id, first, last))
+        return [AudienceMember(seq, email, name, language, json.loads(fields)) for seq, email, name, language, fields in rows]
 
     def audience_to_send(self, send_id: int) -> int:
         """Members of the audience not yet answered for good (never tried, in flight, deferred)."""

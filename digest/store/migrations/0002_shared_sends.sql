@@ -4,11 +4,12 @@
 -- Times in these tables are seconds since the epoch on the database's clock, so leases
 -- and rate slots are judged alike whichever machine a worker runs on.
 CREATE TABLE IF NOT EXISTS audience (
-    send_id INTEGER NOT NULL REFERENCES sends(id),
-    seq     INTEGER NOT NULL,            -- order in the members file, from 0
-    email   TEXT NOT NULL,               -- as written in the members file
-    name    TEXT NOT NULL DEFAULT '',
-    fields  TEXT NOT NULL DEFAULT '{}',  -- every column of the member, as JSON
+    send_id  INTEGER NOT NULL REFERENCES sends(id),
+    seq      INTEGER NOT NULL,           -- order in the members file, from 0
+    email    TEXT NOT NULL,              -- as written in the members file
+    name     TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL DEFAULT '',   -- the member's language: which edition they get
+    fields   TEXT NOT NULL DEFAULT '{}', -- every column of the member, as JSON
     PRIMARY KEY (send_id, seq)
 );
 CREATE TABLE IF NOT EXISTS batches (
