@@ -6,11 +6,13 @@ in a template into an error with the template's file and line instead of a blank
 """
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from ..errors import TemplateError
 from .markdown import markdown_to_html
@@ -29,8 +31,22 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["markdown"] = markdown_to_html
+    env.filters["css"] = css_value
     env.filters["longdate"] = lambda d: f"{d:%B} {d.day}, {d.year}"
     return env
+
+
+_CSS_VALUE = re.compile(r"[\w\s#%,.'\"()/+-]*")
+
+
+def css_value(value: str) -> Markup:
+    """A theme value (colour, font stack) for a <style> block, where HTML escaping would
+    break its quotes: passed through unescaped only if it cannot end the declaration,
+    the rule or the style element."""
+    text = str(value)
+    if not _CSS_VALUE.fullmatch(text):
+        raise TemplateError(f"theme value {text!r} has characters a CSS value may not hold (;{{}}<>\\)")
+    return Markup(text)
 
 
 def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
