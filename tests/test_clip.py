@@ -2,6 +2,7 @@
 and a check that warns before it does not."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -57,11 +58,17 @@ def test_markup_is_not_repeated_per_block(seed_rendered, settings):
     assert markup / len(html.encode()) < 0.8, "markup was 87% of the seed issue when every block repeated it"
 
 
-def test_check_warns_at_eighty_percent_of_the_clip_and_projects_what_still_fits(fifty_items, settings):
-    size = len(sample_message(render_issue(load_issue(fifty_items), settings), settings).html.encode("utf-8"))
-    tight = with_table(settings, "limits", clip_bytes=int(size / 0.85))
+def test_check_warns_at_eighty_percent_of_the_clip_and_projects_what_still_fits(fifty_items, settings, tmp_path):
+    def html_bytes(folder):
+        return len(sample_message(render_issue(load_issue(folder), settings), settings).html.encode("utf-8"))
+
+    tight = with_table(settings, "limits", clip_bytes=int(html_bytes(fifty_items) / 0.85))
     findings = [f for f in check_issue(fifty_items, tight) if "clip" in f.message]
     assert [f.severity for f in findings] == ["warning"], findings
-    assert "85%" in findings[0].message and "about 7 more items" in findings[0].message, findings[0].message
-    roomy = with_table(settings, "limits", clip_bytes=int(size / 0.7))
+    assert "85% of Gmail's clipping limit" in findings[0].message
+    more = int(re.search(r"about (\d+) more items of this size fit", findings[0].message).group(1))
+    assert more > 0
+    assert html_bytes(seed_sized_issue(tmp_path / "projected", 50 + more)) <= tight.clip_bytes, "the projection fits"
+    assert html_bytes(seed_sized_issue(tmp_path / "beyond", 50 + more + 2)) > tight.clip_bytes, "and is not far short"
+    roomy = with_table(settings, "limits", clip_bytes=int(html_bytes(fifty_items) / 0.7))
     assert not [f for f in check_issue(fifty_items, roomy) if "clip" in f.message]

@@ -1,19 +1,22 @@
 """``digest build``: write an issue's email (HTML, text, .eml) and web page to a folder.
 
 The writer at the edge of the pipeline: everything before it is pure, so it only
-loads, renders once, personalises for the sample member and writes files.
+writes what the preflight (``digest.checks.preflight``) already rendered and
+personalised for the sample member, plus the web page.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
+
 from ..config import Settings
-from ..content import Issue, load_issue
-from . import RenderedIssue, render_issue, render_web_page
+from ..content import Issue
+from ..members.tokens import unsubscribe_secret
+from . import RenderedIssue, render_web_page
 from .issue import build_environment
 from .mime import MessageFactory, OutgoingMessage
-from ..members.tokens import unsubscribe_secret
 
 
 @dataclass(frozen=True)
@@ -36,13 +39,10 @@ def sample_message(rendered: RenderedIssue, settings: Settings) -> OutgoingMessa
     return factory.personalise(newsletter.sample_member_email, newsletter.sample_member_name)
 
 
-def build_issue(folder: str | Path, settings: Settings, out_dir: Path | None = None) -> BuildResult:
-    """Load, render once, and write email.html, email.txt, email.eml and index.html."""
-    issue = load_issue(folder)
-    env = build_environment(settings)
-    rendered = render_issue(issue, settings, env)
-    message = sample_message(rendered, settings)
-    web_page = render_web_page(issue, settings, env)
+def write_build(issue: Issue, message: OutgoingMessage, settings: Settings, out_dir: Path | None = None,
+                env: jinja2.Environment | None = None) -> BuildResult:
+    """Write email.html, email.txt, email.eml (the sample member's message) and index.html."""
+    web_page = render_web_page(issue, settings, env or build_environment(settings))
     out_dir = out_dir or settings.build_dir / issue.slug
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {

@@ -13,6 +13,7 @@ breaks for format=flowed (``flowed.py``).
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable
 
@@ -131,3 +132,42 @@ def _inline_text(token: Token, notes: LinkNotes) -> str:
             alt = "".join(c.content for c in child.children or []) or child.content
             out.append(f"[image: {alt}]" if alt else "[image]")
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class MarkdownLink:
+    """A link or image in Markdown source, with the 0-based line it is written on."""
+
+    kind: str  # "link" | "image"
+    url: str
+    text: str  # link text, or the image's alt text
+    line: int
+
+
+def markdown_links(source: str) -> list[MarkdownLink]:
+    """Every link and image in ``source``, in order, each at the line holding its URL."""
+    lines = (source or "").splitlines()
+    found: list[MarkdownLink] = []
+    for token in _parser().parse(source or ""):
+        if token.type != "inline" or not token.map:
+            continue
+        first, last = token.map
+        open_links: list[tuple[str, list[str]]] = []
+        for child in token.children or []:
+            if child.type == "link_open":
+                open_links.append((str(child.attrGet("href") or ""), []))
+            elif child.type in ("text", "code_inline") and open_links:
+                open_links[-1][1].append(child.content)
+            elif child.type == "link_close" and open_links:
+                url, words = open_links.pop()
+                found.append(MarkdownLink("link", url, "".join(words), _line_of(url, lines, first, last)))
+            elif child.type == "image":
+                url = str(child.attrGet("src") or "")
+                alt = "".join(c.content for c in child.children or []) or child.content
+                found.append(MarkdownLink("image", url, alt, _line_of(url, lines, first, last)))
+    return found
+
+
+def _line_of(url: str, lines: list[str], first: int, last: int) -> int:
+    """markdown-it maps blocks, not inline tokens, to lines: find the URL in its block."""
+    return next((n for n in range(first, min(last, len(lines))) if url and url in lines[n]), first)

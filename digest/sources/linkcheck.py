@@ -1,9 +1,10 @@
-"""``digest check --links``: every item link and image asked for over HTTP, so a dead
-link is found before members click it.
+"""``digest check --links``: every item link and image, and every link and image written
+in an item's body, asked for over HTTP, so a dead link is found before members click it.
 
 Each distinct URL is probed once, many at a time (a ThreadPoolExecutor; the work is
 waiting on the network), with HEAD first and GET when a server refuses HEAD (405,
-501) or HEAD fails. A broken URL is reported at every ``link``/``image`` line using it.
+501) or HEAD fails. A broken URL is reported at every ``link``/``image`` line and body
+line using it.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import requests
 from ..config import Settings
 from ..content import Finding, Issue
 from .fetch import FetchLimits, new_session, user_agent
+from .links import body_links
 
 _RETRY_WITH_GET = {405, 501}
 
@@ -26,18 +28,21 @@ class LinkTarget:
     """One URL at one place in an item file."""
 
     url: str
-    kind: str  # "link" | "image"
+    kind: str  # "link" | "image" | "body link" | "body image"
     path: Path
     line: int | None
 
 
 def link_targets(issue: Issue) -> list[LinkTarget]:
-    """Every http(s) link and image of the issue's items, in order."""
+    """Every http(s) link and image of the issue's items and their bodies, in order."""
     targets = []
     for item in issue.items:
         for kind, url in (("link", item.link), ("image", item.image)):
             if url.startswith(("http://", "https://")):
                 targets.append(LinkTarget(url, kind, item.path, item.lines.get(kind)))
+        for found in body_links(item):
+            if found.url.startswith(("http://", "https://")):
+                targets.append(LinkTarget(found.url, f"body {found.kind}", item.path, found.line))
     return targets
 
 
