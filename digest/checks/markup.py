@@ -87,6 +87,10 @@ def _text_runs(tree: lxml.html.HtmlElement) -> Iterator[_TextRun]:
 
 
 def check_hidden_and_low_contrast_text(sample: RenderedSample) -> Iterable[Finding]:
+    """Text nobody sees, and text in a colour too close to its background. Pairs of two
+    theme colours are left to the theme check, which names their config lines."""
+    theme = sample.settings.theme
+    theme_colours = {parse_colour(getattr(theme, key)) for key in ("text", "muted", "accent", "card", "background")}
     hidden: list[str] = []
     low: dict[tuple[str, str], list[str]] = {}
     for run in _text_runs(_tree(sample.message.html)):
@@ -98,7 +102,7 @@ def check_hidden_and_low_contrast_text(sample: RenderedSample) -> Iterable[Findi
             continue
         fg = _inherited(chain, "color", parse_colour)
         bg = next((c for c in (_background(el) for el in chain) if c), None)
-        if fg and bg and contrast_ratio(fg, bg) < AA_NORMAL_TEXT:
+        if fg and bg and not {fg, bg} <= theme_colours and contrast_ratio(fg, bg) < AA_NORMAL_TEXT:
             low.setdefault((_hex(fg), _hex(bg)), []).append(run.text)
     if hidden:
         yield Finding("warning", f"{len(hidden)} piece(s) of text are hidden (display:none, zero size or opacity), e.g. {_short(hidden[0])!r}: spam filters score hidden text", sample.template)
