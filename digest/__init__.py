@@ -10,7 +10,7 @@ preview or the web app)::
     content/     the Issue model, its loader, scaffolding, comment-preserving issue.toml edits
     sources/     items from elsewhere: fetching with limits, pages and feeds, link checking
     render/      Jinja + MJML + inlining, plain text, per-member slots, MIME; ``build`` writes files
-    checks/      the preflight findings ``check`` prints and ``preview`` shows
+    checks/      the preflight findings ``check`` prints, ``preview`` shows and build/send refuse on
     delivery/    the send loop, its audience and batches; backends/ one module per provider
     store/       the ledger database: send runs and deliveries, suppressions
     members/     the members file, unsubscribe tokens, the public web app, bounce imports
