@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from digest.checks.preflight import check_issue
 from digest.content import load_issue
 from digest.render import render_issue, render_web_page
 from digest.render.build import sample_message
@@ -79,8 +80,10 @@ def test_no_link_reads_read_more_and_every_link_names_its_target(pages):
 
 def test_decorative_image_gets_an_empty_alt_on_purpose(make_issue, settings):
     item = '+++\ntitle = "Item"\nimage = "https://example.org/rule.png"\nimage_alt = ""\n+++\nBody.\n'
-    html = sample_message(render_issue(load_issue(make_issue({"one.md": item})), settings), settings).html
+    folder = make_issue({"one.md": item})
+    html = sample_message(render_issue(load_issue(folder), settings), settings).html
     assert re.search(r'<img alt="" [^>]*src="https://example.org/rule.png"', html)
+    assert [f for f in check_issue(folder, settings) if f.severity == "error"] == [], "alt written out as empty is deliberate"
 
 
 def test_web_version_has_description_canonical_open_graph_and_a_subscribe_link(pages, settings):

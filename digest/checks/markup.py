@@ -9,6 +9,7 @@ clients apply; CSS in ``<head>`` (media queries, dark mode) is the browser tests
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -149,7 +150,7 @@ def check_clip(sample: RenderedSample) -> Iterable[Finding]:
         return
     per_item = _bytes_per_item(sample)
     if size > limit:
-        over = f"; remove about {-(-(size - limit) // per_item)} item(s)" if per_item else ""
+        over = f"; remove about {math.ceil((size - limit) / per_item)} item(s)" if per_item else ""
         yield Finding("error", f"HTML is {size:,} bytes, over Gmail's clipping limit of {limit:,}{over}", issue_toml)
         return
     room = f": about {(limit - size) // per_item} more items of this size fit" if per_item else ""
@@ -162,7 +163,7 @@ def _bytes_per_item(sample: RenderedSample) -> int:
     if not items:
         return 0
     empty = render_sample(replace(sample.issue, sections=()), sample.settings).html_bytes
-    return max(1, -(-(sample.html_bytes - empty) // items))
+    return max(1, math.ceil((sample.html_bytes - empty) / items))
 
 
 MESSAGE_CHECKS: list[Callable[[RenderedSample], Iterable[Finding]]] = [
