@@ -49,13 +49,20 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "dark_muted": "#a9b4ae",
         "logo_url": "",
         "logo_alt": "",
-        "font_stack": "-apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, 'Hiragino Sans', 'Noto Sans JP', sans-serif",
+        # Latin faces first, then Japanese ones per platform: Apple (Hiragino), Windows
+        # (Yu Gothic, Meiryo), Android and Linux (Noto Sans CJK JP / Noto Sans JP).
+        "font_stack": "-apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, 'Hiragino Sans', 'Hiragino Kaku Gothic ProN', "
+                      "'Yu Gothic', YuGothic, Meiryo, 'Noto Sans CJK JP', 'Noto Sans JP', sans-serif",
     },
     "paths": {
         "issues": "issues",
         "templates": "templates",
         "build": "build",
+        "locale": "locale",
     },
+    # fallback: an item with no translation is shown in the issue's default language
+    # ("default", marked with its lang) or left out of that language's edition ("omit").
+    "i18n": {"fallback": "default"},
     "limits": {
         "clip_bytes": 102_000,
         "subject_chars": 78,
@@ -87,9 +94,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "configuration_set": "",
         "timeout": 30.0,
     },
+    "dkim": {"selector": "", "domain": "", "private_key_path": "", "private_key_env": "", "algorithm": ""},
+    "doctor": {"nameservers": [], "timeout": 10.0, "return_path_domain": ""},
     "preview": {"host": "127.0.0.1", "port": 8025},
     "web": {"host": "127.0.0.1", "port": 8026},
-    "feeds": {"urls": []},
+    "feeds": {"urls": [], "max_new": 20},
     "fetch": {"timeout": 10.0, "max_bytes": 2_000_000, "max_redirects": 5},
     "linkcheck": {"timeout": 10.0, "workers": 8},
 }
@@ -163,6 +172,11 @@ class Settings:
     @property
     def issues_dir(self) -> Path:
         return self.path("paths", "issues")
+
+    @property
+    def locale_dir(self) -> Path:
+        """The gettext catalogs: ``<locale>/<lang>/LC_MESSAGES/digest.po``."""
+        return self.path("paths", "locale")
 
     @property
     def build_dir(self) -> Path:

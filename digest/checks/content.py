@@ -6,11 +6,13 @@ runs every function in ``CONTENT_CHECKS``.
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from ..config import Settings
 from ..content import Finding, Issue, Item
+from ..content.scaffold import EXAMPLE_BODY, EXAMPLE_TITLE
+from ..content.translations import ISSUE_TEXT_KEYS
 from ..sources.links import body_first_line, body_links, link_key
 from .addresses import address_in_url
 
@@ -30,13 +32,21 @@ def is_vague_link_text(text: str) -> bool:
     return not words or " ".join(words) in VAGUE_LINK_TEXT
 
 
+def _own(issue: Issue, key: str) -> Iterator[Item]:
+    """Every item, and every translation whose ``key`` differs from its item's (an
+    inherited value is checked once, on the item that sets it)."""
+    for item, version in issue.items_with_translations():
+        if version is item or getattr(version, key) != getattr(item, key):
+            yield version
+
+
 def _absolute_url(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def check_urls(issue: Issue, settings: Settings) -> Iterable[Finding]:
-    for item in issue.items:
+    for item in {id(i): i for key in ("link", "image") for i in _own(issue, key)}.values():
         if item.link and not _absolute_url(item.link):
             yield Finding("error", f"link must be an absolute http(s) URL, got {item.link!r}", item.path, item.lines.get("link"))
         if item.image and not _absolute_url(item.image):
@@ -48,7 +58,7 @@ def check_urls(issue: Issue, settings: Settings) -> Iterable[Finding]:
 def check_image_alt(issue: Issue, settings: Settings) -> Iterable[Finding]:
     """``image_alt`` is required with an image; ``image_alt = ""`` written out marks a
     decorative image (alt="" on purpose), which screen readers skip."""
-    for item in issue.items:
+    for item in {id(i): i for key in ("image", "body") for i in _own(issue, key)}.values():
         if item.image and not item.image_alt and "image_alt" not in item.lines:
             yield Finding("error", 'image has no image_alt text (screen readers and blocked images need it; image_alt = "" marks a decorative image)', item.path, item.lines.get("image"))
         for found in body_links(item):
@@ -58,14 +68,18 @@ def check_image_alt(issue: Issue, settings: Settings) -> Iterable[Finding]:
 
 def check_subject(issue: Issue, settings: Settings) -> Iterable[Finding]:
     limit = int(settings.table("limits")["subject_chars"])
-    if len(issue.subject) > limit:
-        yield Finding("warning", f"subject is {len(issue.subject)} characters; over {limit} is cut off in many inboxes", issue.path / "issue.toml", issue.lines.get("subject"))
+    subjects = [(issue.subject, issue.lines.get("subject"))]
+    subjects += [(text["subject"], issue.translation_lines.get(language, {}).get("subject"))
+                 for language, text in issue.translations.items() if "subject" in text]
+    for subject, line in subjects:
+        if len(subject) > limit:
+            yield Finding("warning", f"subject is {len(subject)} characters; over {limit} is cut off in many inboxes", issue.path / "issue.toml", line)
     if not issue.preheader:
         yield Finding("warning", "no preheader: inboxes will show the first text of the email instead", issue.path / "issue.toml", 1)
 
 
 def check_bodies(issue: Issue, settings: Settings) -> Iterable[Finding]:
-    for item in issue.items:
+    for item in _own(issue, "body"):
         if not item.body.strip():
             yield Finding("warning", "item has no body text", item.path, item.lines.get("body"))
 
@@ -83,7 +97,7 @@ def check_duplicate_links(issue: Issue, settings: Settings) -> Iterable[Finding]
 
 def check_link_text(issue: Issue, settings: Settings) -> Iterable[Finding]:
     """Body links whose text means nothing alone ("click here", "read more")."""
-    for item in issue.items:
+    for item in _own(issue, "body"):
         for found in body_links(item):
             if found.kind == "link" and is_vague_link_text(found.text):
                 yield Finding("warning", f"link text {found.text!r} says nothing out of context: name what the link opens", item.path, found.line)
@@ -92,7 +106,7 @@ def check_link_text(issue: Issue, settings: Settings) -> Iterable[Finding]:
 def check_addresses_in_links(issue: Issue, settings: Settings) -> Iterable[Finding]:
     """An email address in a URL is a phishing pattern to spam filters (SpamAssassin's
     GB_CUSTOM_HTM_URI) and lands in every web server log."""
-    for item in issue.items:
+    for item in {id(i): i for key in ("link", "image", "body") for i in _own(issue, key)}.values():
         places = [(item.link, item.lines.get("link")), (item.image, item.lines.get("image"))]
         places += [(found.url, found.line) for found in body_links(item)]
         for url, line in places:
@@ -102,11 +116,14 @@ def check_addresses_in_links(issue: Issue, settings: Settings) -> Iterable[Findi
 
 def check_template_leftovers(issue: Issue, settings: Settings) -> Iterable[Finding]:
     issue_toml = issue.path / "issue.toml"
-    for key in ("title", "subject", "preheader", "intro"):
-        marker = _template_marker(getattr(issue, key))
+    texts = [(key, getattr(issue, key), issue.lines.get(key)) for key in ISSUE_TEXT_KEYS]
+    texts += [(f"{language}.{key}", value, issue.translation_lines.get(language, {}).get(key))
+              for language, text in issue.translations.items() for key, value in text.items()]
+    for key, value, line in texts:
+        marker = _template_marker(value)
         if marker:
-            yield Finding("warning", f"{key} contains {marker!r}: an unresolved template variable?", issue_toml, issue.lines.get(key))
-    for item in issue.items:
+            yield Finding("warning", f"{key} contains {marker!r}: an unresolved template variable?", issue_toml, line)
+    for item in {id(i): i for key in ("title", "image_alt", "body") for i in _own(issue, key)}.values():
         for key, text in (("title", item.title), ("image_alt", item.image_alt)):
             marker = _template_marker(text)
             if marker:
@@ -124,12 +141,22 @@ def _template_marker(text: str) -> str:
 
 def check_drafts(issue: Issue, settings: Settings) -> Iterable[Finding]:
     """A warning while editing; the preflight makes it an error for ``send``."""
-    for item in issue.items:
+    for item in _own(issue, "draft"):
         if item.draft:
             yield Finding("warning", "item is still a draft (draft = true): delete the draft line to keep it, or delete the item", item.path, item.lines.get("draft"))
 
 
+def check_example_item(issue: Issue, settings: Settings) -> Iterable[Finding]:
+    """The example item ``digest new`` writes must never be mailed."""
+    for item in issue.items:
+        if item.title == EXAMPLE_TITLE or item.body.startswith(EXAMPLE_BODY):
+            line = item.lines.get("title") if item.title == EXAMPLE_TITLE else item.lines.get("body")
+            yield Finding("error", f"the example item from `digest new` is still here: rewrite it, or remove it with "
+                                   f"`digest item rm {issue.path} {item.path.name}`", item.path, line)
+
+
 CONTENT_CHECKS: list[Callable[[Issue, Settings], Iterable[Finding]]] = [
+    check_example_item,
     check_urls,
     check_image_alt,
     check_subject,

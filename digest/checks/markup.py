@@ -52,9 +52,13 @@ class RenderedSample:
         return self.settings.templates_dir / "email.mjml"
 
 
-def render_sample(issue: Issue, settings: Settings, env=None) -> RenderedSample:
-    rendered = render_issue(issue, settings, env)
+def sample_of(issue: Issue, settings: Settings, rendered: RenderedIssue) -> RenderedSample:
+    """One language's rendering personalised for the sample member."""
     return RenderedSample(issue, settings, rendered, sample_message(rendered, settings))
+
+
+def render_sample(issue: Issue, settings: Settings, env=None, language: str | None = None) -> RenderedSample:
+    return sample_of(issue, settings, render_issue(issue, settings, env, language))
 
 
 def check_addresses_in_message(sample: RenderedSample) -> Iterable[Finding]:
@@ -149,12 +153,14 @@ def check_clip(sample: RenderedSample) -> Iterable[Finding]:
     if size < CLIP_WARNING_SHARE * limit:
         return
     per_item = _bytes_per_item(sample)
+    languages = sample.issue.languages
+    html = f"HTML of the {sample.rendered.language} edition" if languages and sample.rendered.language != languages[0] else "HTML"
     if size > limit:
         over = f"; remove about {math.ceil((size - limit) / per_item)} item(s)" if per_item else ""
-        yield Finding("error", f"HTML is {size:,} bytes, over Gmail's clipping limit of {limit:,}{over}", issue_toml)
+        yield Finding("error", f"{html} is {size:,} bytes, over Gmail's clipping limit of {limit:,}{over}", issue_toml)
         return
     room = f": about {(limit - size) // per_item} more items of this size fit" if per_item else ""
-    yield Finding("warning", f"HTML is {size:,} bytes, {size / limit:.0%} of Gmail's clipping limit of {limit:,}{room}", issue_toml)
+    yield Finding("warning", f"{html} is {size:,} bytes, {size / limit:.0%} of Gmail's clipping limit of {limit:,}{room}", issue_toml)
 
 
 def _bytes_per_item(sample: RenderedSample) -> int:
@@ -162,7 +168,7 @@ def _bytes_per_item(sample: RenderedSample) -> int:
     items = len(sample.issue.items)
     if not items:
         return 0
-    empty = render_sample(replace(sample.issue, sections=()), sample.settings).html_bytes
+    empty = render_sample(replace(sample.issue, sections=()), sample.settings, language=sample.rendered.language).html_bytes
     return max(1, math.ceil((sample.html_bytes - empty) / items))
 
 

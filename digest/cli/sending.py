@@ -15,6 +15,7 @@ import click
 
 from ..config import Settings
 from ..errors import DeliveryError
+from .deliverability import check_before_send
 from .support import issue_dir_argument, settings_from
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from ..delivery.backends import Backend
     from ..delivery.batches import SendOptions
     from ..delivery.send import Progress, SendReport
-    from ..render.mime import MessageFactory
+    from ..render.mime import MessageFactories
     from ..store.ledger import SendLedger
 
 
@@ -34,9 +35,10 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="Render and count members; send nothing, record nothing.")
 @click.option("--test", "test_address", metavar="ADDRESS",
               help='Send one message, subject prefixed "[TEST] ", to ADDRESS; not recorded as the send.')
+@click.option("--skip-doctor", is_flag=True, help="Send even if the SPF, DKIM or DMARC checks before the send find errors.")
 @click.pass_context
 def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bool, dry_run: bool,
-         test_address: str | None) -> None:
+         test_address: str | None, skip_doctor: bool) -> None:
     """Send an issue to every member once; run it again to resume an interrupted send.
 
     Example:
@@ -50,8 +52,8 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
     from ..delivery.backends import get_backend
     from ..delivery.batches import SendOptions
     from ..members.tokens import unsubscribe_secret
-    from ..render import render_issue
-    from ..render.mime import MessageFactory
+    from ..render.issue import render_editions
+    from ..render.mime import MessageFactories
     from ..store.ledger import SendLedger
 
     settings = settings_from(ctx)
@@ -69,7 +71,7 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
     ledger = SendLedger(ledger_path) if real_send or ledger_path.is_file() else None
     try:
         audience = survey(members_path, ledger, issue.slug)
-        factory = MessageFactory(render_issue(issue, settings), settings, secret)
+        factory = MessageFactories(render_editions(issue, settings), settings, secret)
         _report_skipped(audience, members_path)
         click.echo(f"Issue {issue.slug} ({factory.subject}): {audience.to_send:,} member(s) to send, "
                    f"{audience.done:,} already done, via {backend.describe()}")
@@ -79,6 +81,7 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
         if audience.to_send == 0:
             click.echo("Nothing to send: every member has been sent this issue.")
             return
+        check_before_send(settings, backend.name, skip_doctor)
         if not yes:
             click.confirm(f"Send {issue.slug} to {audience.to_send:,} member(s) via {backend.describe()}?", abort=True)
         assert ledger is not None
@@ -102,16 +105,16 @@ def _send_test(settings: Settings, issue, backend: Backend, secret: str, members
     from ..addresses import normalise_address
     from ..errors import ContentError
     from ..members.file import Member, find_member
-    from ..render import render_issue
-    from ..render.mime import MessageFactory
+    from ..render.issue import render_editions
+    from ..render.mime import MessageFactories
 
     address = normalise_address(address)
     try:
         member = find_member(members_path, address)
     except ContentError:
         member = Member(email=address)
-    factory = MessageFactory(render_issue(issue, settings), settings, secret, subject=f"[TEST] {issue.subject}")
-    message = factory.personalise(member.email, member.name, member.fields)
+    factory = MessageFactories(render_editions(issue, settings), settings, secret, subject_prefix="[TEST] ")
+    message = factory.personalise(member.email, member.name, member.fields, language=member.language)
     with backend:
         result = backend.send_batch([message])[0]
     if not result.status.delivered:
@@ -150,7 +153,7 @@ class _ProgressLine:
         click.echo(("\r" + line) if self.tty else line, err=True, nl=final or not self.tty)
 
 
-def _run_send(factory: MessageFactory, members_path: Path, ledger: SendLedger, settings: Settings,
+def _run_send(factory: MessageFactories, members_path: Path, ledger: SendLedger, settings: Settings,
               options: SendOptions, audience: Audience, issue_dir: Path) -> SendReport:
     """The send loop with a progress line; the first Ctrl-C stops it after the batches in flight."""
     from ..delivery.backends import get_backend
