@@ -64,6 +64,7 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
 
     settings = settings_from(ctx)
     issue = load_issue(issue_dir)
+    _refuse_on_check_errors(issue_dir, settings, for_send=not test_address)
     members_path = members_path or settings.path("members")
     backend = get_backend(settings)
     options = SendOptions.from_settings(settings)
@@ -113,6 +114,14 @@ def _is_shared(target: str | Path, slug: str) -> bool:
     with SendLedger(target) as ledger:
         run = ledger.send_run(slug)
         return run is not None and ledger.has_audience(run.id)
+
+
+def _refuse_on_check_errors(issue_dir: Path, settings: Settings, for_send: bool) -> None:
+    """The preflight gate: PreflightError if `digest check` finds errors (for a real
+    send, drafts are errors; a --test message may hold drafts, marked)."""
+    from ..checks.preflight import preflight
+
+    preflight(issue_dir, settings, for_send=for_send)
 
 
 def _send_test(settings: Settings, issue, backend: Backend, secret: str, members_path: Path, address: str) -> None:
