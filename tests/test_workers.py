@@ -211,3 +211,34 @@ def test_status_watch_shows_a_complete_send_once_and_returns(tmp_path, ledger_ta
     assert watched.exit_code == 0
     assert watched.output.count("Issue 2015-10: send via outbox") == 1 and "Complete: yes" in watched.output
     assert "rate unlimited" in watched.output and "holds none" in watched.output
+
+
+def test_ctrl_c_stops_every_worker_after_its_messages_in_flight_and_hands_batches_back(tmp_path, ledger_target):
+    members = write_members(tmp_path / "members.csv", 80)
+    env = {"DIGEST_SENDING_RATE": "40", "DIGEST_SENDING_BATCH_SIZE": "10"}
+    outbox = tmp_path / "outbox" / "2015-10"
+    proc = digest_process(tmp_path, ledger_target, "send", str(SEED_ISSUE), "--members", str(members), "--yes",
+                          "--workers", "2", **env)
+    deadline = time.monotonic() + 60
+    with SendLedger(ledger_target) as ledger:
+        while True:  # both workers at work
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            run = ledger.send_run("2015-10")
+            if run and len([w for w in ledger.workers(run.id) if w.batches]) == 2:
+                break
+            time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert f"Interrupted: run `digest send {SEED_ISSUE}` again to resume." in stderr
+    with SendLedger(ledger_target) as ledger:
+        run = ledger.send_run("2015-10")
+        assert "claimed" not in ledger.batches_by_state(run.id), "every batch handed back"
+        assert {w.state for w in ledger.workers(run.id)} == {"stopped"}
+        assert "sending" not in ledger.counts(run.id)
+    written = {p.name: p.stat().st_ino for p in outbox.iterdir()}
+    assert 0 < len(written) < 80
+    resumed = digest_process(tmp_path, ledger_target, "send", str(SEED_ISSUE), "--yes", **env)
+    assert resumed.wait(timeout=120) == 0, resumed.communicate()
+    after = {p.name: p.stat().st_ino for p in outbox.iterdir()}
+    assert len(after) == 80 and {name: after[name] for name in written} == written

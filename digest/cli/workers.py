@@ -135,7 +135,10 @@ def _spawn_helpers(settings: Settings, issue_dir: Path, count: int) -> list[subp
     if settings.source is not None:
         command += ["--config", str(settings.source)]
     command += ["send", str(issue_dir), "--join", "--yes", "--quiet"]
-    return [subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL) for _ in range(count)]
+    # A session of their own: Ctrl-C reaches them once, forwarded by this process, not twice
+    # (a second Ctrl-C means "abort at once").
+    return [subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
+            for _ in range(count)]
 
 
 class _TeamProgress:
