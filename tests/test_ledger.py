@@ -158,3 +158,22 @@ def test_the_legacy_fixture_really_has_no_schema_version():
     with sqlite3.connect(f"file:{LEGACY}?mode=ro", uri=True) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"suppressions", "soft_bounces", "sends", "deliveries"}
+
+
+def test_a_ledger_at_an_older_version_gets_only_the_later_migrations(ledger_target):
+    from digest.store.engines import open_engine
+    from digest.store.migrations import VERSION_TABLE, migrations
+
+    with open_engine(ledger_target) as engine:
+        first = migrations(engine.dialect)[0]
+        with engine.transaction():
+            engine.script(first.text())
+            engine.execute(VERSION_TABLE)
+            engine.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (1, ?, 'then')", (first.name,))
+            engine.execute("INSERT INTO suppressions (email, reason, created_at) VALUES ('kept@example.org', 'manual', 'then')")
+        assert not engine.table_exists("batches")
+    with SendLedger(ledger_target) as ledger:
+        assert versions(ledger) == list(range(1, latest(ledger.db.dialect) + 1))
+        assert ledger.db.table_exists("batches") and ledger.is_suppressed("kept@example.org")
+        applied = ledger.db.execute("SELECT applied_at FROM schema_version WHERE version = 1").fetchone()[0]
+        assert applied == "then", "version 1 was not applied again"
