@@ -113,7 +113,8 @@ def test_three_workers_one_killed_mid_batch_skip_nobody_and_keep_the_shared_rate
     received = handler.recipients()
     assert sorted(received) == [f"m{n:04d}@example.org" for n in range(MEMBERS)], "nobody skipped"
     duplicates = sum(received.values()) - MEMBERS
-    assert duplicates <= in_flight, f"{duplicates} duplicates, {in_flight} in flight in the killed worker {victim}"
+    # one SMTP connection a worker, answers recorded message by message: at most the one on the wire
+    assert duplicates <= 1, f"{duplicates} duplicates; the killed worker {victim} had {in_flight} in flight"
     first_ids: dict[str, str] = {}
     for message in handler.received:  # a copy sent again keeps the first one's Message-ID
         assert first_ids.setdefault(message.recipient, message.message_id) == message.message_id

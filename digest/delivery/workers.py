@@ -143,15 +143,18 @@ def _work_batch(factory: MessageFactories, ledger: SendLedger, backend: Backend,
         if stop.is_set() or (delay and stop.wait(delay)):
             return False, None
         ledger.record_intent(send_id, [(m.recipient, m.message_id) for m in chunk])
-        outcomes, error = deliver_batch(backend, chunk, options, stop)
-        with ledger.transaction():  # the answers and the worker's count in one commit
-            ledger.record_outcomes(send_id, outcomes)
-            ledger.count_sent(send_id, worker, sum(1 for o in outcomes if o.state not in (FAILED, DEFERRED)))
-        _count(progress, outcomes)
-        if on_progress is not None:
-            on_progress(progress)
-        if error is not None:
-            return False, error
+        # A backend that acknowledges each message gets one at a time, each answer recorded
+        # before the next goes, so a crash duplicates at most the one message on the wire.
+        for part in ([m] for m in chunk) if backend.acknowledges_each else [chunk]:
+            outcomes, error = deliver_batch(backend, part, options, stop)
+            with ledger.transaction(durable=not backend.acknowledges_each):  # answers and count in one commit
+                ledger.record_outcomes(send_id, outcomes)
+                ledger.count_sent(send_id, worker, sum(1 for o in outcomes if o.state not in (FAILED, DEFERRED)))
+            _count(progress, outcomes)
+            if on_progress is not None:
+                on_progress(progress)
+            if error is not None:
+                return False, error
     return True, None
 
 

@@ -56,10 +56,12 @@ class LedgerDatabase:
         self.db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, durable: bool = True) -> Iterator[None]:
         """Group many writes (an import, a batch of intents) into one commit: all or
         nothing, and one fsync rather than one a row. A transaction inside another
-        joins it, so writes made of smaller ones can still be committed together."""
+        joins it, so writes made of smaller ones can still be committed together.
+        ``durable=False`` commits without waiting for the disk: the commit survives the
+        process being killed, not a power cut (until the next durable commit)."""
         if self.depth:
             self.depth += 1
             try:
@@ -69,7 +71,7 @@ class LedgerDatabase:
             return
         self.depth = 1
         try:
-            with self.db.transaction():
+            with self.db.transaction(durable):
                 yield
         finally:
             self.depth = 0

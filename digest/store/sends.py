@@ -97,10 +97,11 @@ class SendRuns(LedgerDatabase):
                 [(send_id, email.lower(), message_id, now) for email, message_id in messages],
             )
 
-    def record_outcomes(self, send_id: int, outcomes: Iterable[Outcome]) -> None:
-        """Record the provider's answers for a batch in one commit."""
+    def record_outcomes(self, send_id: int, outcomes: Iterable[Outcome], durable: bool = True) -> None:
+        """Record the provider's answers for a batch in one commit (``durable=False``: one
+        that survives the process being killed but not a power cut, see ``transaction``)."""
         now = utc_now()
-        with self.transaction():
+        with self.transaction(durable=durable):
             self.db.executemany(
                 "UPDATE deliveries SET state = ?, provider_id = ?, error = ?, updated_at = ? WHERE send_id = ? AND email = ?",
                 [(o.state, o.provider_id, o.error, now, send_id, o.email.lower()) for o in outcomes],

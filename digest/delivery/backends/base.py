@@ -43,6 +43,10 @@ class Backend(ABC):
     name: ClassVar[str] = ""
     max_batch: ClassVar[int] = 1
     needs_raw: ClassVar[bool] = False  # True when the backend sends RFC 5322 bytes
+    # True when the protocol acknowledges each message (SMTP, a file written): the send
+    # loop then hands over one message at a time and records each answer before the next,
+    # so a crash can duplicate at most the one message on the wire per connection.
+    acknowledges_each: ClassVar[bool] = False
 
     def __init__(self, settings: Settings):
         self.settings = settings

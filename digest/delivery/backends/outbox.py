@@ -23,6 +23,7 @@ class OutboxBackend(Backend):
     name = "outbox"
     max_batch = 100
     needs_raw = True
+    acknowledges_each = True
 
     def __init__(self, settings):
         super().__init__(settings)

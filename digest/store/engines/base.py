@@ -63,8 +63,9 @@ class Engine:
             self.execute(statement)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All or nothing, one commit; a writer waits for the one before it."""
+    def transaction(self, durable: bool = True) -> Iterator[None]:
+        """All or nothing, one commit; a writer waits for the one before it. Not
+        ``durable``: the commit does not wait for the disk (it survives a killed process)."""
         raise NotImplementedError
         yield
 

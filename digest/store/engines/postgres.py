@@ -56,8 +56,10 @@ class PostgresEngine(Engine):
             cursor.executemany(self.sql(statement), list(rows))
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, durable: bool = True) -> Iterator[None]:
         with self.guard(), self.connection.transaction():
+            if not durable:  # the commit returns before its WAL record is flushed
+                self.connection.execute("SET LOCAL synchronous_commit TO off")
             yield
 
     def lock_schema(self) -> None:

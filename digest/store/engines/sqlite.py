@@ -47,15 +47,21 @@ class SqliteEngine(Engine):
             self.connection.executemany(self.sql(statement), rows)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.execute("BEGIN IMMEDIATE")
+    def transaction(self, durable: bool = True) -> Iterator[None]:
+        if not durable:  # in WAL mode NORMAL commits to the log without an fsync
+            self.execute("PRAGMA synchronous=NORMAL")
         try:
-            yield
-        except BaseException:
-            if self.connection.in_transaction:
-                self.connection.execute("ROLLBACK")
-            raise
-        self.execute("COMMIT")
+            self.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if self.connection.in_transaction:
+                    self.connection.execute("ROLLBACK")
+                raise
+            self.execute("COMMIT")
+        finally:
+            if not durable:
+                self.execute(f"PRAGMA synchronous={self.synchronous}")
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         cursor = self.connection.cursor()
