@@ -16,13 +16,15 @@ SEED_TEXT = REPO / "tests" / "fixtures" / "seed" / "iclei-japan-news-2015-10.txt
 
 
 @pytest.fixture(autouse=True)
-def _clean_digest_environment(monkeypatch):
-    """Tests must not see a developer's DIGEST_* overrides."""
+def _clean_digest_environment(monkeypatch, tmp_path_factory):
+    """Tests must not see a developer's DIGEST_* overrides, nor leave a trail of sends
+    in the developer's ~/.local/state (each test gets its own)."""
     import os
 
     for name in list(os.environ):
         if name.startswith("DIGEST_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from digest.store.ledger import SendLedger
 from digest.render import render_issue
 from digest.render.mime import MessageFactory
 from digest.delivery.batches import SendOptions
+from digest.delivery.audience import members_file_source, prepare_send
 from digest.delivery.send import send_issue
 
 from .conftest import REPO, SEED_ISSUE, settings_with, write_members
@@ -29,7 +30,8 @@ def rendered():
 def run_send(settings, rendered, members, stop=None):
     factory = MessageFactory(rendered, settings, "secret")
     with SendLedger(settings.path("ledger")) as ledger:
-        report = send_issue(factory, members, ledger, lambda: get_backend(settings), SendOptions.from_settings(settings),
+        plan = prepare_send(ledger, rendered.issue.slug, "smtp", members_file_source(members), explicit=False)
+        report = send_issue(factory, ledger, plan.run, lambda: get_backend(settings), SendOptions.from_settings(settings),
                             stop=stop)
         run = ledger.send_run(rendered.issue.slug)
         return report, ledger.counts(run.id), {d.email: d for d in ledger.unfinished(run.id)}

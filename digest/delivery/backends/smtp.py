@@ -23,6 +23,7 @@ class SmtpBackend(Backend):
     name = "smtp"
     max_batch = 50
     needs_raw = True
+    acknowledges_each = True
 
     def __init__(self, settings):
         super().__init__(settings)
