@@ -64,7 +64,7 @@ def check(ctx: click.Context, issue_dir: Path, links: bool) -> None:
 @click.command()
 @click.argument("slug")
 @click.option("--title", help="Issue title (default: the newsletter's name).")
-@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), help="Issue date, YYYY-MM-DD (default: today).")
+@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), help="Issue date, YYYY-MM-DD (default: today, or the first of the month a YYYY-MM name gives).")
 @click.pass_context
 def new(ctx: click.Context, slug: str, title: str | None, date: dt.datetime | None) -> None:
     """Start a new issue folder under the issues folder, with an example item; never overwrites.

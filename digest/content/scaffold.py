@@ -21,6 +21,7 @@ from .tomledit import toml_string
 
 EXAMPLE_ITEM = "example-item.md"
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_MONTH_SLUG = re.compile(r"^(?P<year>\d{4})-(?P<month>0[1-9]|1[0-2])(?:$|[-_.])")
 
 _ISSUE_TOML = """\
 # {title}, {month}. Sections list their item files in the order they appear.
@@ -56,7 +57,7 @@ def new_issue(settings: Settings, slug: str, title: str | None = None, date: dt.
     check_header_value("--title", title)
     if not title:
         raise DigestError("--title must not be empty")
-    date = date or dt.date.today()
+    date = date or _date_for(slug)
     folder = settings.issues_dir / slug
     if folder.exists():
         raise ContentError("already exists; not overwriting it", folder)
@@ -71,6 +72,19 @@ def new_issue(settings: Settings, slug: str, title: str | None = None, date: dt.
     }
     _write_folder(folder, files)
     return folder
+
+
+def _date_for(slug: str) -> dt.date:
+    """Without --date: today, unless the slug names another month (``2026-01``), whose
+    first day is used, so the title and subject name the issue's month."""
+    match = _MONTH_SLUG.match(slug)
+    today = dt.date.today()
+    if match is None:
+        return today
+    year, month = int(match["year"]), int(match["month"])
+    if (year, month) == (today.year, today.month):
+        return today
+    return dt.date(year, month, 1)
 
 
 def _display(folder: Path, settings: Settings) -> str:
