@@ -140,13 +140,22 @@ def _real_send(settings: Settings, issue, backend: Backend, options, secret: str
             ledger.finish_send(plan.run.id, True)
             click.echo("Nothing to send: every member has been sent this issue.")
             return None
-        if not yes and not click.confirm(f"Send {issue.slug} to {plan.to_send:,} member(s) via {backend.describe()}?"):
+        if not yes and not _confirmed(f"Send {issue.slug} to {plan.to_send:,} member(s) via {backend.describe()}?"):
             if not plan.resumed:
                 ledger.clear_audience(plan.run.id)
                 ledger.restore_run(before, plan.run)
             raise click.Abort()
         note_send(settings.root, issue.slug, ledger_path, backend.name, plan.audience.members)
         return _run_send(factory, ledger, plan, settings, options, held, stop, issue_dir)
+
+
+def _confirmed(question: str) -> bool:
+    """The prompt's answer; no answer (end of input, Ctrl-C) is a no."""
+    try:
+        return click.confirm(question)
+    except click.Abort:
+        click.echo("", err=True)
+        return False
 
 
 def _report_plan(plan: SendPlan, subject: str, backend: Backend, slug: str) -> None:
