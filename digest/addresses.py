@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 
 import idna
 
@@ -25,6 +24,7 @@ _FORBIDDEN_IN_HEADERS = re.compile(r"[\r\n\x00]")
 # Line and paragraph separators and C0/C1 controls: some mail software breaks lines at them.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SPACES = re.compile(r"\s+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 MAX_NAME_CHARS = 200
 
@@ -52,11 +52,11 @@ def clean_display_name(name: str) -> str:
     refused = _FORBIDDEN_IN_HEADERS.search(name)
     if refused:
         raise HeaderError(f"name contains the control character U+{ord(refused.group()):04X}")
-    cleaned = _SPACES.sub(" ", name).strip()
+    cleaned = _SPACES.sub(" ", name).strip() if not name.isalnum() else name
     found = control_character(cleaned)
     if found:
         raise HeaderError(f"name contains the control character {found}")
-    if any(unicodedata.category(ch) == "Cs" for ch in cleaned):
+    if not cleaned.isascii() and _SURROGATE.search(cleaned):
         raise HeaderError("name is not valid UTF-8")
     if _ENCODED_WORD.search(cleaned):
         _check_encoded_words(cleaned)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,13 +141,22 @@ def member_from_row(row: dict[str, str], line: int) -> Member | SkippedMember:
     return Member(email=email, name=name, language=fields.get("language", ""), tags=tags, fields=fields, line=line)
 
 
+# What makes a field unusable: a control character other than tab (the name's white
+# space is cleaned separately), or a byte that was not UTF-8 (read as a lone surrogate).
+_BAD_CHARACTER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\udc80-\udcff]")
+
+
 def _field_problem(fields: dict[str, str]) -> str | None:
+    """Why a row cannot be mailed as it is, or None. One regex over the row first (the
+    common case is a clean row); the field at fault is looked for only on a hit."""
+    for key, value in fields.items():
+        if len(value) > (MAX_ADDRESS_CHARS if key == "email" else MAX_FIELD_CHARS):
+            return f"column {key!r} is longer than {MAX_ADDRESS_CHARS if key == 'email' else MAX_FIELD_CHARS:,} characters"
+    if _BAD_CHARACTER.search("".join(fields.values())) is None:
+        return None
     for key, value in fields.items():
         if _undecodable(value):
             return f"column {key!r} is not valid UTF-8"
-        limit = MAX_ADDRESS_CHARS if key == "email" else MAX_FIELD_CHARS
-        if len(value) > limit:
-            return f"column {key!r} is longer than {limit:,} characters"
         if key != "name":  # names are cleaned (white space) or refused by clean_display_name
             found = control_character(value.replace("\t", " "))
             if found:
@@ -155,7 +165,7 @@ def _field_problem(fields: dict[str, str]) -> str | None:
 
 
 def _undecodable(value: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+    return not value.isascii() and any("\udc80" <= ch <= "\udcff" for ch in value)
 
 
 def _printable(value: str) -> str:
