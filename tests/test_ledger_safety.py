@@ -95,6 +95,7 @@ def test_a_file_size_limit_hit_mid_send_stops_before_an_unrecordable_message_and
 
         proc = subprocess.run(args_env[0], env=args_env[1], capture_output=True, text=True, timeout=120, preexec_fn=limited)
         stopped_at = handler.count
+        after_stop = ledger_counts(tmp_path)
         resumed = finish(tmp_path, members, **smtp)
     finally:
         controller.stop()
@@ -103,6 +104,7 @@ def test_a_file_size_limit_hit_mid_send_stops_before_an_unrecordable_message_and
     assert last.startswith("Error: ") and "Traceback" not in proc.stderr
     assert "free some space, then run `digest send` again to resume" in last
     assert 0 < stopped_at < 400
+    assert "sending" not in after_stop and after_stop["sent"] == stopped_at  # batches in flight were drained and recorded
     assert resumed.returncode == 0, resumed.stderr
     assert handler.recipients() == {f"m{n:04d}@example.org": 1 for n in range(400)}
     assert ledger_counts(tmp_path) == {"sent": 400}

@@ -179,6 +179,12 @@ def test_status_counts_states_shows_last_errors_and_completeness(tmp_path):
     assert "Complete: no: run `digest send" in digest(tmp_path, "status", str(SEED_ISSUE)).stdout
 
 
+def test_status_of_a_folder_that_does_not_exist_is_a_one_line_error(tmp_path):
+    result = digest(tmp_path, "status", "issues/no-such-issue")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: issues/no-such-issue: not an issue folder (no such directory)"
+
+
 def test_backoff_grows_exponentially_with_jitter_and_honours_retry_after():
     assert all(0.5 <= backoff_delay(1.0, 0) <= 1.5 for _ in range(50))
     assert all(4.0 <= backoff_delay(1.0, 3) <= 12.0 for _ in range(50))

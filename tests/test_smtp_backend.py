@@ -118,6 +118,13 @@ def test_server_certificate_not_trusted_is_a_delivery_error(tmp_path, rendered, 
     assert handler.count == 0
 
 
+def test_starttls_refused_by_a_local_server_suggests_security_none(tmp_path, rendered, smtp_sink):
+    handler, port = smtp_sink
+    with pytest.raises(DeliveryError, match='STARTTLS extension not supported by server.* needs \\[smtp\\] security = "none"'):
+        run_send(smtp_settings(tmp_path, port, smtp_security="starttls"), rendered, write_members(tmp_path / "members.csv", 2))
+    assert handler.count == 0
+
+
 def test_4xx_is_retried_and_5xx_is_recorded_without_retry(tmp_path, rendered, smtp_sink):
     handler, port = smtp_sink
     handler.replies["m0001@example.org"] = ["451 4.3.0 try again later", "452 4.2.2 mailbox busy"]
