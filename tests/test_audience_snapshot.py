@@ -42,6 +42,8 @@ def test_resume_without_members_sends_to_the_snapshot_not_the_default_file(tmp_p
     big.write_text("email,name\n" + "".join(f"big{n}@example.org,Big {n}\n" for n in range(6)), encoding="utf-8")
     start_a_send(tmp_path, big, sent=2)
     big.write_text("email,name\nintruder@example.org,Added later\n", encoding="utf-8")  # changed under the send
+    dry = digest(tmp_path, "send", str(SEED_ISSUE), "--dry-run")
+    assert "4 member(s) to send, 2 already done" in dry.stdout and f"audience taken from {big}" in dry.stdout
     result = digest(tmp_path, "send", str(SEED_ISSUE), "--yes")
     assert result.exit_code == 0, result.output
     assert f"resuming the send in progress for 6 member(s) from {big}" in result.stdout

@@ -5,16 +5,16 @@ mails nobody twice."""
 from __future__ import annotations
 
 import resource
+import subprocess
 
 import pytest
 from click.testing import CliRunner
 
 from digest.cli import cli
-from digest.store.ledger import SendLedger
 
 from .conftest import REPO, SEED_ISSUE, write_members
 from .smtp_sink import SinkHandler, start_sink
-from .test_resume import finish, ledger_counts, start
+from .test_resume import finish, ledger_counts, send_command
 
 
 def digest(tmp_path, *args, ledger="ledger.sqlite", **env):
@@ -90,10 +90,8 @@ def test_a_file_size_limit_hit_mid_send_stops_before_an_unrecordable_message_and
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     try:
-        args_env = start.__globals__["send_command"](tmp_path, members, **smtp)
-        import subprocess
-
-        proc = subprocess.run(args_env[0], env=args_env[1], capture_output=True, text=True, timeout=120, preexec_fn=limited)
+        args, env = send_command(tmp_path, members, **smtp)
+        proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, preexec_fn=limited)
         stopped_at = handler.count
         after_stop = ledger_counts(tmp_path)
         resumed = finish(tmp_path, members, **smtp)

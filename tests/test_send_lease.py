@@ -16,7 +16,7 @@ from digest.store.ledger import Intent, LeaseLost, SendLedger
 
 from .conftest import REPO, SEED_ISSUE, write_members
 from .smtp_sink import SinkHandler, start_sink
-from .test_resume import finish, start
+from .test_resume import start
 
 MEMBERS = 150
 

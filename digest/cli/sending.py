@@ -58,7 +58,7 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
         _send_test(settings, issue, backend, unsubscribe_secret(settings, required=True, create=True), members_path,
                    test_address)
     elif dry_run:
-        _dry_run(settings, issue, backend, unsubscribe_secret(settings, required=False), members_path)
+        _dry_run(settings, issue, backend, unsubscribe_secret(settings, required=False), members_path, explicit)
     else:
         local = backend.name == "outbox"
         secret = unsubscribe_secret(settings, required=not local, create=local)
@@ -88,7 +88,8 @@ def _send_test(settings: Settings, issue, backend: Backend, secret: str, members
     click.echo(f"Test message sent to {address} via {backend.describe()} ({result.message_id or message.message_id})")
 
 
-def _dry_run(settings: Settings, issue, backend: Backend, secret: str, members_path: Path) -> None:
+def _dry_run(settings: Settings, issue, backend: Backend, secret: str, members_path: Path, explicit: bool) -> None:
+    """Counts without writing: from the snapshot of a send in progress, else the members file."""
     from ..delivery.audience import survey
     from ..members.file import iter_members
     from ..render import render_issue
@@ -98,14 +99,22 @@ def _dry_run(settings: Settings, issue, backend: Backend, secret: str, members_p
     ledger_path = settings.path("ledger")
     ledger = SendLedger(ledger_path) if ledger_path.is_file() else None
     try:
-        audience = survey(iter_members(members_path), ledger, issue.slug)
+        run = ledger.send_run(issue.slug) if ledger is not None else None
+        snapshot = ledger.audience(run.id) if ledger is not None and run is not None and not run.completed_at else None
+        if snapshot is not None and (not explicit or snapshot.source == str(members_path.resolve())):
+            assert ledger is not None
+            to_send, done = ledger.audience_progress(snapshot.send_id)
+            source = f"the send in progress, audience taken from {snapshot.source} at {snapshot.taken_at}"
+        else:
+            audience = survey(iter_members(members_path), ledger, issue.slug)
+            _report_skipped(dict(audience.skipped), audience.examples, str(members_path))
+            to_send, done, source = audience.to_send, audience.done, str(members_path)
     finally:
         if ledger is not None:
             ledger.close()
     factory = MessageFactory(render_issue(issue, settings), settings, secret)
-    _report_skipped(dict(audience.skipped), audience.examples, str(members_path))
-    click.echo(f"Issue {issue.slug} ({factory.subject}): {audience.to_send:,} member(s) to send, "
-               f"{audience.done:,} already done, via {backend.describe()}")
+    click.echo(f"Issue {issue.slug} ({factory.subject}): {to_send:,} member(s) to send, {done:,} already done, "
+               f"via {backend.describe()} (members: {source})")
     click.echo("Dry run: nothing sent, nothing recorded.")
 
 
