@@ -60,9 +60,15 @@ class HeldLease:
         except LedgerError:
             pass  # cannot even open the ledger: the intent fence still guards every batch
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         self._done.set()
         if self._thread is not None:
             self._thread.join()
-        if self.lease is not None and not self.lost.is_set():
+        if self.lease is None or self.lost.is_set():
+            return
+        try:
             self.ledger.release_lease(self.lease)
+        except LedgerError:
+            if exc_type is None:
+                raise
+            # the error already on its way out says more; the lease goes stale and is taken over
