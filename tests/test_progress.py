@@ -44,7 +44,7 @@ def test_waiting_for_an_unreachable_server_shows_each_retry_on_its_own_line(tmp_
            "DIGEST_SMTP_SECURITY": "none", "DIGEST_UNSUBSCRIBE_SECRET": "s", "DIGEST_SENDING_RETRIES": "2",
            "DIGEST_SENDING_BACKOFF": "0.001"}
     result = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "send", str(SEED_ISSUE), "--members",
-                                      str(members), "--yes"], env=env)
+                                      str(members), "--yes", "--skip-doctor"], env=env)
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     retries = [line for line in lines if "retry" in line]

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import Settings
-from ..errors import ContentError, DeliveryError
+from ..errors import ContentError, DeliveryError, DigestError
+from .deliverability import check_before_send
 from .support import issue_dir_argument, settings_from
 
 if TYPE_CHECKING:
@@ -32,9 +33,10 @@ if TYPE_CHECKING:
               help='Send one message, subject prefixed "[TEST] ", to ADDRESS; never recorded as a delivery.')
 @click.option("--new-ledger", is_flag=True,
               help="Send even though the issue was sent before with a ledger that is now missing or elsewhere.")
+@click.option("--skip-doctor", is_flag=True, help="Send even if the SPF, DKIM or DMARC checks before the send find errors.")
 @click.pass_context
 def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bool, dry_run: bool,
-         test_address: str | None, new_ledger: bool) -> None:
+         test_address: str | None, new_ledger: bool, skip_doctor: bool) -> None:
     """Send an issue to every member once; run it again to resume an interrupted send.
 
     Example:
@@ -62,7 +64,8 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
     else:
         local = backend.name == "outbox"
         secret = unsubscribe_secret(settings, required=not local, create=local)
-        report = _real_send(settings, issue, backend, options, secret, members_path, explicit, yes, new_ledger, issue_dir)
+        report = _real_send(settings, issue, backend, options, secret, members_path, explicit, yes, new_ledger,
+                            skip_doctor, issue_dir)
         if report is not None:
             _report_send(ctx, report, issue_dir)
 
@@ -119,8 +122,8 @@ def _dry_run(settings: Settings, issue, backend: Backend, secret: str, members_p
 
 
 def _real_send(settings: Settings, issue, backend: Backend, options, secret: str, members_path: Path,
-               explicit: bool, yes: bool, new_ledger: bool, issue_dir: Path) -> SendReport | None:
-    """Lease, ledger check, audience snapshot, confirmation, then the send itself."""
+               explicit: bool, yes: bool, new_ledger: bool, skip_doctor: bool, issue_dir: Path) -> SendReport | None:
+    """Lease, ledger check, audience snapshot, DNS checks, confirmation, then the send itself."""
     from ..delivery.audience import members_file_source, prepare_send
     from ..delivery.history import earlier_send_findings, refuse_without_ledger
     from ..delivery.lease import HeldLease
@@ -149,11 +152,15 @@ def _real_send(settings: Settings, issue, backend: Backend, options, secret: str
             ledger.finish_send(plan.run.id, True)
             click.echo("Nothing to send: every member has been sent this issue.")
             return None
-        if not yes and not _confirmed(f"Send {issue.slug} to {plan.to_send:,} member(s) via {backend.describe()}?"):
-            if not plan.resumed:
+        try:
+            check_before_send(settings, backend.name, skip_doctor)
+            if not yes and not _confirmed(f"Send {issue.slug} to {plan.to_send:,} member(s) via {backend.describe()}?"):
+                raise click.Abort()
+        except (DigestError, click.Abort):
+            if not plan.resumed:  # nothing was sent: leave no audience and no run behind
                 ledger.clear_audience(plan.run.id)
                 ledger.restore_run(before, plan.run)
-            raise click.Abort()
+            raise
         note_send(settings.root, issue.slug, ledger_path, backend.name, plan.audience.members)
         return _run_send(factory, ledger, plan, settings, options, held, stop, issue_dir)
 
