@@ -106,7 +106,7 @@ def main() -> None:
     port = free_port()
     sink = subprocess.Popen([sys.executable, __file__, "--serve-sink", str(port)], stdout=subprocess.PIPE, text=True)
     assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
-    print(f"server: the minimal sink on 127.0.0.1:{port} (no MTA on port 25)")
+    print(f"server: the minimal sink on 127.0.0.1:{port} ({'--sink' if args.sink else 'no MTA on port 25'})")
     try:
         with tempfile.TemporaryDirectory() as folder:
             compare(Path(folder), port, args.members, args.rounds)
@@ -148,9 +148,10 @@ def compare(folder: Path, port: int, count: int, rounds: int) -> None:
         with SendLedger(folder / f"ledger-{next(run_numbers)}.sqlite") as ledger, get_backend(settings) as backend:
             run = ledger.start_send("2015-10", "smtp")
             record = lambda outcomes: ledger.record_outcomes(run.id, outcomes, durable=False)
-            for batch in chunks(messages, backend.max_batch):
-                ledger.record_intent(run.id, [Intent(m.recipient, m.message_id) for m in batch])
-                assert deliver_batch(backend, batch, options, threading.Event(), record) is None
+            with ledger.relaxed_sync():
+                for batch in chunks(messages, backend.max_batch):
+                    ledger.record_intent(run.id, [Intent(m.recipient, m.message_id) for m in batch])
+                    assert deliver_batch(backend, batch, options, threading.Event(), record) is None
             assert ledger.counts(run.id) == {"sent": count}
 
     def digest_send() -> None:

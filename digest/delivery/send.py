@@ -143,7 +143,8 @@ def send_issue(
             if on_retry is not None:
                 on_retry(notice)
 
-        fatal = _run_batches(factory, ledger, run, make_backend, first, options, recorder, retried, fence, stop, abort)
+        with ledger.relaxed_sync():
+            fatal = _run_batches(factory, ledger, run, make_backend, first, options, recorder, retried, fence, stop, abort)
     finally:
         first.close()
     interrupted = stop.is_set() and fatal is None

@@ -158,6 +158,23 @@ class LedgerDatabase:
         self.db.close()
 
     @contextmanager
+    def relaxed_sync(self) -> Iterator[None]:
+        """For the length of a send: commits skip the fsync unless they ask to be durable
+        (``transaction(durable=True)``), which then carries every earlier commit to disk
+        too. A relaxed commit survives the process being killed, not a power cut."""
+        with self.db.lock:
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._relaxed = True
+        try:
+            yield
+        finally:
+            with self.db.lock:
+                self._relaxed = False
+                self.db.execute(f"PRAGMA synchronous={self.SYNCHRONOUS}")
+
+    _relaxed = False
+
+    @contextmanager
     def transaction(self, durable: bool = True) -> Iterator[None]:
         """Group many writes (an import, a batch of intents) into one commit: all or
         nothing, and one fsync rather than one a row. ``durable=False`` commits without
@@ -165,8 +182,9 @@ class LedgerDatabase:
         system's hands) but not a power cut, until the next durable commit, whose fsync
         of the write-ahead log carries every commit before it to the disk."""
         with self.db.lock:
-            if not durable:
-                self.db.execute("PRAGMA synchronous=NORMAL")
+            switch = durable == self._relaxed  # the connection's setting is not the one this commit needs
+            if switch:
+                self.db.execute(f"PRAGMA synchronous={self.SYNCHRONOUS if durable else 'NORMAL'}")
             try:
                 self.db.execute("BEGIN IMMEDIATE")
                 try:
@@ -179,5 +197,5 @@ class LedgerDatabase:
                         pass  # none active (a failed COMMIT may have ended it); the first error is the one to report
                     raise
             finally:
-                if not durable:
-                    self.db.execute(f"PRAGMA synchronous={self.SYNCHRONOUS}")
+                if switch:
+                    self.db.execute(f"PRAGMA synchronous={'NORMAL' if self._relaxed else self.SYNCHRONOUS}")

@@ -164,11 +164,13 @@ class SendRuns(LedgerDatabase):
         """Record the provider's answers in one commit; ``durable=False`` leaves the fsync
         to the next durable commit (see ``LedgerDatabase.transaction``)."""
         now = utc_now()
+        rows = [(o.state, o.provider_id, o.error, now, send_id, o.email.lower()) for o in outcomes]
+        update = "UPDATE deliveries SET state = ?, provider_id = ?, error = ?, updated_at = ? WHERE send_id = ? AND email = ?"
+        if len(rows) == 1 and not durable and self._relaxed:
+            self.db.execute(update, rows[0])  # one statement is its own transaction: the per-message path
+            return
         with self.transaction(durable):
-            self.db.executemany(
-                "UPDATE deliveries SET state = ?, provider_id = ?, error = ?, updated_at = ? WHERE send_id = ? AND email = ?",
-                [(o.state, o.provider_id, o.error, now, send_id, o.email.lower()) for o in outcomes],
-            )
+            self.db.executemany(update, rows)
 
     def record_unsent(self, send_id: int, outcomes: Iterable[Outcome], language: str = "") -> None:
         """Record members never handed to a backend (suppressed since the audience was
