@@ -101,6 +101,11 @@ def test_status_names_the_run_holding_the_send(tmp_path):
     result = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "status", str(SEED_ISSUE)],
                                 env={"DIGEST_LEDGER_PATH": str(tmp_path / "ledger.sqlite")})
     assert "Being sent now by someone@other-host (pid 4242) since 2026-01-01T00:00:00+00:00" in result.stdout
+    with SendLedger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.db.execute("UPDATE send_leases SET heartbeat_at = '2026-01-01T00:00:00+00:00'")
+    result = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "status", str(SEED_ISSUE)],
+                                env={"DIGEST_LEDGER_PATH": str(tmp_path / "ledger.sqlite")})
+    assert "Last held by someone@other-host (pid 4242)" in result.stdout and "no heartbeat for more than 60 s" in result.stdout
 
 
 def test_a_run_that_lost_its_lease_records_no_intent(tmp_path):

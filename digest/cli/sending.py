@@ -277,7 +277,13 @@ def status(ctx: click.Context, issue_dir: Path) -> None:
         if state in counts or state in ("sent", "failed", "deferred", "sending"):
             click.echo(f"  {state:9s} {counts.get(state, 0):,}")
     if lease is not None:
-        click.echo(f"Being sent now by {lease.describe()}")
+        from ..store.leases import holder_gone
+
+        gone = holder_gone(lease)
+        if gone:
+            click.echo(f"Last held by {lease.describe()}, now gone ({gone}): the next `digest send` takes it over")
+        else:
+            click.echo(f"Being sent now by {lease.describe()}")
     if run.completed_at:
         click.echo(f"Complete: yes ({run.completed_at})")
     else:
