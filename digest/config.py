@@ -32,6 +32,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "sample_member_email": "member@example.org",
         "sample_member_name": "Sample Member",
         "unsubscribe_url": "",
+        "subscribe_url": "",
         "unsubscribe_mailto": "",
         "unsubscribe_secret_env": "DIGEST_UNSUBSCRIBE_SECRET",
     },
@@ -41,15 +42,27 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "card": "#ffffff",
         "text": "#1f2421",
         "muted": "#5b6660",
+        "dark_accent": "#7fd6b2",
+        "dark_background": "#111513",
+        "dark_card": "#1c211e",
+        "dark_text": "#e4e8e5",
+        "dark_muted": "#a9b4ae",
         "logo_url": "",
         "logo_alt": "",
-        "font_stack": "-apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, 'Hiragino Sans', 'Noto Sans JP', sans-serif",
+        # Latin faces first, then Japanese ones per platform: Apple (Hiragino), Windows
+        # (Yu Gothic, Meiryo), Android and Linux (Noto Sans CJK JP / Noto Sans JP).
+        "font_stack": "-apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, 'Hiragino Sans', 'Hiragino Kaku Gothic ProN', "
+                      "'Yu Gothic', YuGothic, Meiryo, 'Noto Sans CJK JP', 'Noto Sans JP', sans-serif",
     },
     "paths": {
         "issues": "issues",
         "templates": "templates",
         "build": "build",
+        "locale": "locale",
     },
+    # fallback: an item with no translation is shown in the issue's default language
+    # ("default", marked with its lang) or left out of that language's edition ("omit").
+    "i18n": {"fallback": "default"},
     "limits": {
         "clip_bytes": 102_000,
         "subject_chars": 78,
@@ -85,7 +98,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "doctor": {"nameservers": [], "timeout": 10.0, "return_path_domain": ""},
     "preview": {"host": "127.0.0.1", "port": 8025},
     "web": {"host": "127.0.0.1", "port": 8026},
-    "feeds": {"urls": []},
+    "feeds": {"urls": [], "max_new": 20},
     "fetch": {"timeout": 10.0, "max_bytes": 2_000_000, "max_redirects": 5},
     "linkcheck": {"timeout": 10.0, "workers": 8},
 }
@@ -109,19 +122,26 @@ class Newsletter:
     sample_member_email: str
     sample_member_name: str
     unsubscribe_url: str
+    subscribe_url: str
     unsubscribe_mailto: str
     unsubscribe_secret_env: str
 
 
 @dataclass(frozen=True)
 class Theme:
-    """Colours, logo and fonts the templates read; editable without touching Python."""
+    """Colours, logo and fonts the templates read; editable without touching Python.
+    The ``dark_*`` colours replace their namesakes where a mail client is in dark mode."""
 
     accent: str
     background: str
     card: str
     text: str
     muted: str
+    dark_accent: str
+    dark_background: str
+    dark_card: str
+    dark_text: str
+    dark_muted: str
     logo_url: str
     logo_alt: str
     font_stack: str
@@ -152,6 +172,11 @@ class Settings:
     @property
     def issues_dir(self) -> Path:
         return self.path("paths", "issues")
+
+    @property
+    def locale_dir(self) -> Path:
+        """The gettext catalogs: ``<locale>/<lang>/LC_MESSAGES/digest.po``."""
+        return self.path("paths", "locale")
 
     @property
     def build_dir(self) -> Path:

@@ -13,6 +13,7 @@ and keeps its traceback. Each class carries what the user needs to find the faul
     ├── LedgerError(path)          the ledger cannot be read or written (corrupt, locked, disk full)
     ├── SendRefused                a send must not start: another is running, the audience or the
     │                              ledger does not match what was sent before
+    ├── PreflightError(findings)   build or send refused: the issue has check errors
     ├── DoctorError                the DNS checks before a send found records that are wrong
     └── DeliveryError(recipient, reply)  a backend refused or failed
         └── TemporaryDeliveryError(retry_after)  worth retrying later (4xx SMTP, 429/5xx, timeouts)
@@ -93,6 +94,19 @@ class LedgerError(DigestError):
 class SendRefused(DigestError):
     """A send that must not start as asked (another run holds the issue, a different
     members file for a send in progress, earlier sends without their ledger)."""
+
+
+class PreflightError(DigestError):
+    """``build`` or ``send`` refused because ``check`` finds errors; carries them all,
+    and reads as the first one (``path:line: message``) with a count of the rest."""
+
+    def __init__(self, errors, folder: str | Path, action: str):
+        self.errors = tuple(errors)
+        first = self.errors[0]
+        where = f"{first.path}:{first.line}" if first.line else str(first.path)
+        more = len(self.errors) - 1
+        rest = f" ({action} refused with {more + 1} errors: `digest check {folder}` lists them all)" if more else ""
+        super().__init__(f"{where}: {first.message}{rest}")
 
 
 class DeliveryError(DigestError):

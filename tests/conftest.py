@@ -15,6 +15,22 @@ SEED_ISSUE = REPO / "issues" / "2015-10"
 SEED_TEXT = REPO / "tests" / "fixtures" / "seed" / "iclei-japan-news-2015-10.txt"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_state_home(tmp_path_factory):
+    """Module- and session-scoped fixtures that send must not leave a trail of sends in
+    the real ~/.local/state either: one private state folder for the whole session,
+    which each test then replaces with its own."""
+    import os
+
+    before = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("session-state"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = before
+
+
 @pytest.fixture(autouse=True)
 def _clean_digest_environment(monkeypatch, tmp_path_factory):
     """Tests must not see a developer's DIGEST_* overrides, nor leave a trail of sends
@@ -186,3 +202,39 @@ def settings_with(tmp_path: Path, **overrides):
                "DIGEST_SENDING_BACKOFF": "0.001"}
     environ.update({f"DIGEST_{key.upper()}": str(value) for key, value in overrides.items()})
     return load_settings(REPO / "config.toml", environ=environ)
+
+
+@pytest.fixture
+def website():
+    """The loopback web site of tests/website.py, serving whatever a test adds."""
+    from .website import running_website
+
+    with running_website() as site:
+        yield site
+
+
+@pytest.fixture
+def newsroom(tmp_path, website):
+    """A config.toml whose issues live in tmp_path/issues and whose feeds are on the test server."""
+    from .newsroom import write_config
+
+    return write_config(tmp_path, website)
+
+
+@pytest.fixture
+def issue(tmp_path):
+    """tmp_path/issues/2026-01 with two sections and two items, and comments to keep."""
+    from .newsroom import write_issue
+
+    return write_issue(tmp_path / "issues" / "2026-01")
+
+
+@pytest.fixture
+def two_issues(tmp_path, issue):
+    """A January issue (the previous one) and a February issue to pull into."""
+    from .newsroom import ISSUE_TOML, write_issue
+
+    february = write_issue(tmp_path / "issues" / "2026-02", ISSUE_TOML.replace("2026-01-31", "2026-02-27"))
+    (tmp_path / "issues" / "2025-12").mkdir()
+    (tmp_path / "issues" / "2025-12" / "issue.toml").write_text('date = 2025-12-20\n', encoding="utf-8")
+    return february

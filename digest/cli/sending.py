@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..delivery.backends import Backend
     from ..delivery.send import SendReport
     from ..store.ledger import SkippedRow
+    from ..render.issue import RenderedIssue
 
 
 @click.command()
@@ -52,38 +53,48 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
 
     settings = settings_from(ctx)
     issue = load_issue(issue_dir)
+    editions = _checked_editions(issue_dir, settings, for_send=not test_address)
     explicit = members_path is not None
     members_path = members_path or settings.path("members")
     backend = get_backend(settings)
     options = SendOptions.from_settings(settings)
     if test_address:
-        _send_test(settings, issue, backend, unsubscribe_secret(settings, required=True, create=True), members_path,
+        _send_test(settings, editions, backend, unsubscribe_secret(settings, required=True, create=True), members_path,
                    test_address)
     elif dry_run:
-        _dry_run(settings, issue, backend, unsubscribe_secret(settings, required=False), members_path, explicit)
+        _dry_run(settings, issue, editions, backend, unsubscribe_secret(settings, required=False), members_path, explicit)
     else:
         local = backend.name == "outbox"
         secret = unsubscribe_secret(settings, required=not local, create=local)
-        report = _real_send(settings, issue, backend, options, secret, members_path, explicit, yes, new_ledger,
+        report = _real_send(settings, issue, editions, backend, options, secret, members_path, explicit, yes, new_ledger,
                             skip_doctor, issue_dir)
         if report is not None:
             _report_send(ctx, report, issue_dir)
 
 
-def _send_test(settings: Settings, issue, backend: Backend, secret: str, members_path: Path, address: str) -> None:
+def _checked_editions(issue_dir: Path, settings: Settings, for_send: bool) -> dict[str, RenderedIssue]:
+    """The preflight gate: PreflightError if `digest check` finds errors (for a real
+    send, drafts are errors; a --test message may hold drafts, marked). Returns the
+    editions it rendered (one per language), so the send renders nothing twice."""
+    from ..checks.preflight import preflight
+
+    return preflight(issue_dir, settings, for_send=for_send).editions
+
+
+def _send_test(settings: Settings, editions: dict[str, RenderedIssue], backend: Backend, secret: str,
+               members_path: Path, address: str) -> None:
     """One message to ``address``, with the member's own fields when it is a member."""
     from ..addresses import normalise_address
     from ..members.file import Member, find_member
-    from ..render import render_issue
-    from ..render.mime import MessageFactory
+    from ..render.mime import MessageFactories
 
     address = normalise_address(address)
     try:
         member = find_member(members_path, address)
     except ContentError:
         member = Member(email=address)
-    factory = MessageFactory(render_issue(issue, settings), settings, secret, subject=f"[TEST] {issue.subject}")
-    message = factory.personalise(member.email, member.name, member.fields)
+    factory = MessageFactories(editions, settings, secret, subject_prefix="[TEST] ")
+    message = factory.personalise(member.email, member.name, member.fields, language=member.language)
     with backend.for_test() as test_backend:
         result = test_backend.send_batch([message])[0]
     if not result.status.delivered:
@@ -91,12 +102,12 @@ def _send_test(settings: Settings, issue, backend: Backend, secret: str, members
     click.echo(f"Test message sent to {address} via {backend.describe()} ({result.message_id or message.message_id})")
 
 
-def _dry_run(settings: Settings, issue, backend: Backend, secret: str, members_path: Path, explicit: bool) -> None:
+def _dry_run(settings: Settings, issue, editions: dict[str, RenderedIssue], backend: Backend, secret: str,
+             members_path: Path, explicit: bool) -> None:
     """Counts without writing: from the snapshot of a send in progress, else the members file."""
     from ..delivery.audience import survey
     from ..members.file import iter_members
-    from ..render import render_issue
-    from ..render.mime import MessageFactory
+    from ..render.mime import MessageFactories
     from ..store.ledger import SendLedger
 
     ledger_path = settings.path("ledger")
@@ -115,20 +126,19 @@ def _dry_run(settings: Settings, issue, backend: Backend, secret: str, members_p
     finally:
         if ledger is not None:
             ledger.close()
-    factory = MessageFactory(render_issue(issue, settings), settings, secret)
+    factory = MessageFactories(editions, settings, secret)
     click.echo(f"Issue {issue.slug} ({factory.subject}): {to_send:,} member(s) to send, {done:,} already done, "
                f"via {backend.describe()} (members: {source})")
     click.echo("Dry run: nothing sent, nothing recorded.")
 
 
-def _real_send(settings: Settings, issue, backend: Backend, options, secret: str, members_path: Path,
-               explicit: bool, yes: bool, new_ledger: bool, skip_doctor: bool, issue_dir: Path) -> SendReport | None:
+def _real_send(settings: Settings, issue, editions: dict[str, RenderedIssue], backend: Backend, options, secret: str,
+               members_path: Path, explicit: bool, yes: bool, new_ledger: bool, skip_doctor: bool, issue_dir: Path) -> SendReport | None:
     """Lease, ledger check, audience snapshot, DNS checks, confirmation, then the send itself."""
     from ..delivery.audience import members_file_source, prepare_send
     from ..delivery.history import earlier_send_findings, refuse_without_ledger
     from ..delivery.lease import HeldLease
-    from ..render import render_issue
-    from ..render.mime import MessageFactory
+    from ..render.mime import MessageFactories
     from ..store.ledger import SendLedger
     from ..store.trail import note_send
 
@@ -145,7 +155,7 @@ def _real_send(settings: Settings, issue, backend: Backend, options, secret: str
                 refuse_without_ledger(issue.slug, findings)
             for finding in findings:
                 click.echo(f"--new-ledger: {finding}; sending {issue.slug} as a new send", err=True)
-        factory = MessageFactory(render_issue(issue, settings), settings, secret)
+        factory = MessageFactories(editions, settings, secret)
         plan = prepare_send(ledger, issue.slug, backend.name, members_file_source(members_path), explicit)
         _report_plan(plan, factory.subject, backend, issue.slug)
         if plan.to_send == 0:

@@ -27,7 +27,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..errors import DeliveryError, DigestError
 from ..members.file import chunks
-from ..render.mime import MessageFactory, OutgoingMessage
+from ..render.mime import MessageFactories, MessageFactory, OutgoingMessage
 from ..store.ledger import (DEFERRED, FAILED, FINAL_STATES, SENDING, SUPPRESSED, AudienceRow, Intent, Outcome,
                             SendLedger, SendRun)
 from ..store.space import ensure_room
@@ -66,12 +66,12 @@ class SendReport:
     complete: bool
 
 
-def build_message(factory_for: Callable[[str], MessageFactory], row: AudienceRow) -> OutgoingMessage:
-    """One member's message, by the member's language (one version of the issue today;
-    a bilingual issue passes a ``factory_for`` that picks its version). A member tried
-    before keeps its Message-ID."""
+def build_message(factory: MessageFactory | MessageFactories, row: AudienceRow) -> OutgoingMessage:
+    """One member's message, in the edition for the member's language (``MessageFactories``
+    picks it; a single ``MessageFactory`` is one edition). A member tried before keeps
+    its Message-ID."""
     previous = row.message_id if row.state in (SENDING, DEFERRED) and row.message_id else None
-    return factory_for(row.language).personalise(row.email, row.name, row.fields, message_id=previous)
+    return factory.personalise(row.email, row.name, row.fields, message_id=previous, language=row.language)
 
 
 class _Recorder:
@@ -113,7 +113,7 @@ class _Recorder:
 
 
 def send_issue(
-    factory: MessageFactory,
+    factory: MessageFactory | MessageFactories,
     ledger: SendLedger,
     run: SendRun,
     make_backend: Callable[[], Backend],
@@ -156,7 +156,7 @@ def send_issue(
     return SendReport(slug, progress, uncertain, interrupted and not complete, complete)
 
 
-def _run_batches(factory: MessageFactory, ledger: SendLedger, run: SendRun, make_backend: Callable[[], Backend],
+def _run_batches(factory: MessageFactory | MessageFactories, ledger: SendLedger, run: SendRun, make_backend: Callable[[], Backend],
                  first: Backend, options: SendOptions, recorder: _Recorder, on_retry: RetryHook,
                  fence: Callable[[], None] | None, stop: threading.Event, abort: threading.Event) -> DeliveryError | None:
     workers = Workers(make_backend)
@@ -175,7 +175,7 @@ def _run_batches(factory: MessageFactory, ledger: SendLedger, run: SendRun, make
                 abort.set()
                 failure = failure or exc
 
-    messages = _messages(lambda language: factory, ledger, run.id, recorder)
+    messages = _messages(factory, ledger, run.id, recorder)
     pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="digest-send") if options.concurrency > 1 else Inline()
     try:
         for batch in chunks(messages, options.batch_size_for(first)):
@@ -201,7 +201,7 @@ def _run_batches(factory: MessageFactory, ledger: SendLedger, run: SendRun, make
     return fatal
 
 
-def _messages(factory_for: Callable[[str], MessageFactory], ledger: SendLedger, send_id: int,
+def _messages(factory: MessageFactory | MessageFactories, ledger: SendLedger, send_id: int,
               recorder: _Recorder) -> Iterator[tuple[OutgoingMessage, str]]:
     """(message, language) for snapshot members not yet done, a block at a time; members
     suppressed since the snapshot and messages that cannot be built are recorded instead."""
@@ -216,7 +216,7 @@ def _messages(factory_for: Callable[[str], MessageFactory], ledger: SendLedger, 
                 unsent.append(Outcome(row.email, SUPPRESSED, "", "suppressed after the audience was taken"))
                 continue
             try:
-                message = build_message(factory_for, row)
+                message = build_message(factory, row)
             except DigestError as exc:
                 unsent.append(Outcome(row.email, FAILED, "", f"line {row.line}: the message cannot be built: {exc}"))
                 continue
