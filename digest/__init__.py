@@ -14,11 +14,11 @@ preview or the web app)::
     sources/     items from elsewhere: fetching within a total deadline, pages and feeds, link checking
     render/      Jinja + MJML + inlining per language, plain text, slots, MIME; ``build`` writes files
     checks/      the preflight findings ``check`` prints, ``preview`` shows and build/send refuse on
-    delivery/    the send loop, its audience and batches, shared-send workers, DKIM signing; backends/ one
-                 module per provider
+    delivery/    the send loop, its audience snapshot, lease and batches, shared-send workers, DKIM
+                 signing; backends/ one module per provider
     doctor/      DNS and SMTP checks of the sending setup (SPF, DKIM, DMARC, BIMI, MX, TLS)
-    store/       the ledger (an SQLite file or PostgreSQL, migrated on opening): send runs,
-                 deliveries, suppressions, and the batches and leases of shared sends
+    store/       the ledger (an SQLite file or PostgreSQL, migrated on opening): send runs and
+                 deliveries, audiences, leases, suppressions, the batches and workers of shared sends
     members/     the members file, unsubscribe tokens, the public web app, bounce imports
     site/        the static archive and its Atom feeds, per language
     preview/     the staff preview server

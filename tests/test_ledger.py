@@ -14,12 +14,14 @@ from digest.cli import cli
 from digest.config import load_settings
 from digest.errors import ConfigError, LedgerError
 from digest.store.engines import describe, ledger_target
-from digest.store.ledger import Outcome, SendLedger
+from digest.store.ledger import Intent, Outcome, SendLedger
 from digest.store.migrations import latest
 
 from .conftest import REPO, ledger_env
 
 LEGACY = REPO / "tests" / "fixtures" / "ledger-before-migrations.sqlite"
+# Made by the code of the send-trust merge: its tables (audiences, leases, deliveries.language), no versions.
+LEGACY_SEND_TRUST = REPO / "tests" / "fixtures" / "ledger-before-migrations-send-trust.sqlite"
 
 
 def versions(ledger: SendLedger) -> list[int]:
@@ -66,10 +68,25 @@ def test_a_ledger_made_before_schema_versions_is_upgraded_when_opened(tmp_path):
         run = ledger.send_run("2015-10")
         assert (run.backend, run.runs) == ("outbox", 1)
         assert ledger.counts(run.id) == {"sent": 1, "failed": 1, "deferred": 1, "sending": 1}
+        assert ledger.db.column_exists("deliveries", "language"), "0002 added the language column"
         assert ledger.in_flight(run.id) == [("d@example.org", "<d@digest>")]
         assert ledger.start_send("2015-10", "smtp").runs == 2  # resumes the old run in place
     with SendLedger(legacy) as again:
         assert versions(again) == list(range(1, latest("sqlite") + 1)), "migrated once"
+
+
+def test_a_ledger_made_with_the_send_trust_tables_but_no_versions_is_adopted_as_version_2(tmp_path):
+    legacy = tmp_path / "ledger.sqlite"
+    shutil.copy(LEGACY_SEND_TRUST, legacy)
+    with SendLedger(legacy) as ledger:
+        assert versions(ledger) == list(range(1, latest("sqlite") + 1))
+        adopted = [row[0] for row in ledger.db.execute("SELECT applied_at FROM schema_version WHERE version <= 2")]
+        assert all(stamp.startswith("adopted ") for stamp in adopted), "0001 and 0002 were not run on it"
+        run = ledger.send_run("2015-10")
+        assert ledger.audience(run.id).members == 3 and ledger.skipped_counts(run.id) == {"invalid": 1}
+        assert [(r.email, r.language, r.state) for r in ledger.audience_block(run.id, 0)] == [
+            ("a@example.org", "en", "sent"), ("b@example.org", "ja", "sending"), ("c@example.org", "en", "")]
+        assert ledger.db.table_exists("batches") and ledger.is_suppressed("gone@example.org")
 
 
 def test_a_ledger_from_a_newer_digest_is_refused(ledger_target):
@@ -108,8 +125,9 @@ def test_send_and_suppression_semantics_are_the_same_on_both_engines(ledger_targ
         assert ledger.soft_bounces_in_a_row("s@example.org") == 0
         run = ledger.start_send("2026-01", "outbox")
         assert ledger.start_send("2026-01", "smtp").runs == 2
-        ledger.record_intent(run.id, [("B@example.org", "<b@x>"), ("a@example.org", "<a@x>"), ("c@example.org", "<c@x>")])
-        ledger.record_intent(run.id, [("c@example.org", "<c@x>")])
+        ledger.record_intent(run.id, [Intent("B@example.org", "<b@x>"), Intent("a@example.org", "<a@x>"),
+                                      Intent("c@example.org", "<c@x>", "ja")])
+        ledger.record_intent(run.id, [Intent("c@example.org", "<c@x>", "ja")])
         ledger.record_outcomes(run.id, [Outcome("b@example.org", "sent", "p1"), Outcome("c@example.org", "failed", "", "550")])
         assert ledger.in_flight(run.id) == [("a@example.org", "<a@x>")]
         assert ledger.counts(run.id) == {"sent": 1, "failed": 1, "sending": 1}

@@ -13,28 +13,33 @@ import pytest
 from click.testing import CliRunner
 
 from digest.cli import cli
-from digest.store.ledger import SendLedger
+from digest.members.file import Member
+from digest.store.ledger import AudienceBlock, Intent, Outcome, SendLedger
 
 from .conftest import REPO, SEED_ISSUE, ledger_env, write_members
 from .smtp_sink import SinkHandler, start_sink
 
 
 def shared_ledger(target, size=10, batch=4) -> tuple[SendLedger, int]:
+    """A ledger with a send whose audience snapshot of ``size`` members is cut into batches."""
     ledger = SendLedger(target)
     run = ledger.start_send("2015-10", "outbox")
-    ledger.write_audience(run.id, ((f"m{n}@example.org", f"M {n}", "ja" if n % 2 else "en", {"city": "Kyoto"}) for n in range(size)), batch)
+    members = [Member(f"m{n}@example.org", f"M {n}", "ja" if n % 2 else "en", fields={"city": "Kyoto"}, line=n + 2)
+               for n in range(size)]
+    ledger.write_audience(run.id, [AudienceBlock(members, [])], "members.csv", lambda: "0" * 64)
+    ledger.ensure_batches(run.id, batch)
     return ledger, run.id
 
 
-def test_the_audience_is_fixed_once_and_cut_into_batches(ledger_target):
+def test_the_audience_snapshot_is_cut_into_batches_once(ledger_target):
     ledger, send_id = shared_ledger(ledger_target)
     with ledger:
-        assert ledger.write_audience(send_id, iter([("late@example.org", "", "", {})]), 4) == 10, "a second start keeps it"
+        assert ledger.ensure_batches(send_id, 2) == 3, "a second start keeps the batches it found"
         assert ledger.batches_by_state(send_id) == {"pending": 3}
-        members = ledger.audience_between(send_id, 8, 9)
-        assert [(m.seq, m.email, m.language, m.fields) for m in members] == [
-            (8, "m8@example.org", "en", {"city": "Kyoto"}), (9, "m9@example.org", "ja", {"city": "Kyoto"})]
-        assert ledger.audience_to_send(send_id) == 10
+        last = ledger.claim_batch(send_id, "w", 60)
+        assert (last.first, last.last) == (1, 4)
+        ranges = [(c.first, c.last) for c in (ledger.claim_batch(send_id, "w", 60), ledger.claim_batch(send_id, "w", 60))]
+        assert ranges == [(5, 8), (9, 10)]
 
 
 def test_two_workers_never_hold_the_same_batch_and_a_lapsed_lease_is_taken_over(ledger_target):
@@ -62,8 +67,7 @@ def test_done_batches_with_members_not_answered_for_good_are_reopened(ledger_tar
         for worker in ("a", "b"):
             claim = ledger.claim_batch(send_id, worker, 60)
             ledger.end_batch(send_id, claim.batch, worker, done=True)
-        ledger.record_intent(send_id, [(f"m{n}@example.org", f"<{n}@x>") for n in range(4)])
-        from digest.store.ledger import Outcome
+        ledger.record_intent(send_id, [Intent(f"m{n}@example.org", f"<{n}@x>") for n in range(4)])
         ledger.record_outcomes(send_id, [Outcome("m0@example.org", "sent"), Outcome("m1@example.org", "failed"),
                                          Outcome("m2@example.org", "sent"), Outcome("m3@example.org", "deferred")])
         assert ledger.reopen_batches(send_id) == 1
@@ -142,8 +146,9 @@ def kill_a_helper_mid_batch(proc, ledger_target, handler) -> tuple[int, int]:
                 os.kill(victim.pid, signal.SIGKILL)
                 time.sleep(0.2)
                 rows = ledger.db.execute(
-                    "SELECT COUNT(*) FROM deliveries d JOIN batches b ON b.send_id = d.send_id JOIN audience a "
-                    "ON a.send_id = d.send_id AND lower(a.email) = d.email AND a.seq BETWEEN b.first_seq AND b.last_seq "
+                    "SELECT COUNT(*) FROM deliveries d JOIN batches b ON b.send_id = d.send_id JOIN audience_members a "
+                    "ON a.send_id = d.send_id AND lower(a.email) = d.email "
+                    "AND a.position BETWEEN b.first_position AND b.last_position "
                     "WHERE d.send_id = ? AND b.worker = ? AND b.state = 'claimed' AND d.state = 'sending'",
                     (run.id, victim.worker)).fetchone()[0]
                 return victim.pid, int(rows)
@@ -160,11 +165,12 @@ def test_a_plain_send_refuses_while_workers_are_alive_and_join_adds_one(tmp_path
         while not (tmp_path / "outbox" / "2015-10").is_dir() or not any((tmp_path / "outbox" / "2015-10").iterdir()):
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.05)
-        env = {"DIGEST_OUTBOX_PATH": str(tmp_path / "outbox"), **ledger_env(ledger_target)}
+        env = {"DIGEST_OUTBOX_PATH": str(tmp_path / "outbox"), "DIGEST_UNSUBSCRIBE_SECRET": "test-secret",
+               **ledger_env(ledger_target)}
         args = ["--config", str(REPO / "config.toml"), "send", str(SEED_ISSUE), "--yes"]
         refused = CliRunner().invoke(cli, args, env=env)
-        assert refused.exit_code == 1 and "is being sent by 1 worker(s)" in refused.output
-        assert f"`digest send {SEED_ISSUE} --join` adds workers to it" in refused.output
+        assert refused.exit_code == 1 and "is being sent by" in refused.output
+        assert f"to add workers to that send: `digest send {SEED_ISSUE} --join`" in refused.output
         joined = digest_process(tmp_path, ledger_target, "send", str(SEED_ISSUE), "--join", **slow)
         assert joined.wait(timeout=60) == 0, joined.communicate()
         assert proc.wait(timeout=60) == 0, proc.communicate()
@@ -174,7 +180,7 @@ def test_a_plain_send_refuses_while_workers_are_alive_and_join_adds_one(tmp_path
     assert len(list((tmp_path / "outbox" / "2015-10").iterdir())) == 60
     status = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "status", str(SEED_ISSUE)],
                                 env=ledger_env(ledger_target))
-    assert "Shared send: 60 member(s) fixed at the start, batches 0 pending, 0 claimed, 6 done; rate 20 msg/s" in status.output
+    assert "Shared send: batches 0 pending, 0 claimed, 6 done; rate 20 msg/s" in status.output
     assert status.output.count("  worker ") == 2 and "Complete: yes" in status.output
 
 
@@ -196,7 +202,7 @@ def test_a_killed_shared_send_resumes_after_its_lease_without_rewriting_anyone(t
     resumed = digest_process(tmp_path, ledger_target, "send", str(SEED_ISSUE), "--yes", **env)
     stdout, stderr = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, stderr
-    assert "resuming the shared send of 60 member(s)" in stdout and "complete: yes" in stdout
+    assert "resuming the send in progress for 60 member(s)" in stdout and "complete: yes" in stdout
     after = {p.name: p.stat().st_ino for p in outbox.iterdir()}
     assert sorted(after) == [f"m{n:04d}@example.org.eml" for n in range(60)]
     assert {name: after[name] for name in written} == written, "no member written twice"

@@ -1,7 +1,7 @@
 """The ``digest`` command: a thin shell over the library.
 
 Commands live in one module per group of work (``authoring``: new, add, pull, check,
-build; ``arranging``: item mv/rm/undraft, section rename; ``sending``: send, status;
+build; ``arranging``: item mv/rm/undraft, section rename; ``sending``: send (``workers``: its shared sends); ``status``;
 ``deliverability``: doctor; ``members``: suppress, bounces; ``site``: preview, archive,
 serve-unsubscribe). Each parses its arguments, calls one library function and
 prints the result, importing that machinery only when it runs, so start-up stays fast.
@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from . import arranging, authoring, deliverability, members, sending, site
+from . import arranging, authoring, deliverability, members, sending, site, status
 from .support import DigestGroup
 
 
@@ -31,7 +31,7 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 
 
 for command in (authoring.new, authoring.add, authoring.pull, authoring.check, authoring.build,
-                arranging.item, arranging.section, sending.send, sending.status, deliverability.doctor,
+                arranging.item, arranging.section, sending.send, status.status, deliverability.doctor,
                 members.suppress, members.bounces,
                 site.preview, site.archive, site.serve_unsubscribe):
     cli.add_command(command)

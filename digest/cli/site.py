@@ -67,11 +67,13 @@ def serve_unsubscribe(ctx: click.Context, host: str | None, port: int | None) ->
 
     Example:
 
-        DIGEST_UNSUBSCRIBE_SECRET=... digest serve-unsubscribe --port 8026
+        digest serve-unsubscribe --port 8026
     """
+    from ..members.tokens import unsubscribe_secret
     from ..members.web import make_unsubscribe_server
 
     settings = settings_from(ctx)
+    unsubscribe_secret(settings, required=True, create=True)  # .digest/secret, as outbox and --test sends use
     web = settings.table("web")
     server = make_unsubscribe_server(settings, host or web["host"], web["port"] if port is None else port)
     bound_host, bound_port = server.server_address[:2]

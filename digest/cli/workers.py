@@ -23,83 +23,61 @@ from ..errors import DeliveryError, DigestError
 if TYPE_CHECKING:
     from ..delivery.backends import Backend
     from ..delivery.batches import SendOptions
+    from ..render.issue import RenderedIssue
+    from ..render.mime import MessageFactories
     from ..store.ledger import SendLedger, SendRun
 
 
-def shared_send(ctx: click.Context, settings: Settings, issue: Any, issue_dir: Path, members_path: Path,
-                backend: Backend, options: SendOptions, secret: str, workers: int, join: bool, yes: bool,
-                quiet: bool, skip_doctor: bool = False) -> None:
-    """Start, resume or join the issue's shared send and work on it until no batch is left."""
+def run_shared_send(ctx: click.Context, settings: Settings, factory: MessageFactories, issue_dir: Path,
+                    ledger: SendLedger, run: SendRun, backend: Backend, options: SendOptions, workers: int,
+                    quiet: bool) -> None:
+    """The send of ``run`` (its audience snapshotted, its lease held) shared by ``workers``
+    processes here: batches cut on the first run, then work until none is left."""
+    from ..delivery.workers import prepare_shared_send
+
+    prepare_shared_send(ledger, run, options, options.batch_size_for(backend))
+    click.echo(f"Shared send: {workers} worker(s) here; add more elsewhere with `digest send {issue_dir} --join`")
+    _work(ctx, settings, factory, issue_dir, ledger, run, options, workers, quiet)
+
+
+def join_shared_send(ctx: click.Context, settings: Settings, issue: Any, editions: dict[str, RenderedIssue],
+                     issue_dir: Path, options: SendOptions, secret: str, workers: int, quiet: bool) -> None:
+    """Add ``workers`` processes here to the issue's shared send in progress."""
+    from ..render.mime import MessageFactories
     from ..store.engines import ledger_target
     from ..store.ledger import SendLedger
 
     with SendLedger(ledger_target(settings)) as ledger:
-        run = _join(ledger, issue.slug, issue_dir, quiet) if join else _start(ledger, settings, issue, issue_dir, members_path,
-                                                                                backend, options, workers, yes, skip_doctor)
-        if run is None:
+        run = ledger.send_run(issue.slug)
+        if run is None or not ledger.has_batches(run.id):
+            raise DigestError(f"no shared send of {issue.slug} to join: start one with "
+                              f"`digest send {issue_dir} --workers N`")
+        if run.completed_at:
+            if not quiet:
+                click.echo(f"The shared send of {issue.slug} is complete: nothing to join.")
             return
-        _work(ctx, settings, issue, issue_dir, ledger, run, options, secret, workers, quiet)
+        _work(ctx, settings, MessageFactories(editions, settings, secret), issue_dir, ledger, run, options, workers, quiet)
 
 
-def _join(ledger: SendLedger, slug: str, issue_dir: Path, quiet: bool) -> SendRun | None:
-    run = ledger.send_run(slug)
-    if run is None or not ledger.has_audience(run.id):
-        raise DigestError(f"no shared send of {slug} to join: start one with `digest send {issue_dir} --workers N`")
-    if run.completed_at:
-        if not quiet:
-            click.echo(f"The shared send of {slug} is complete: nothing to join.")
-        return None
-    return run
+def is_shared(settings: Settings, slug: str) -> bool:
+    """Whether the issue's send was started shared (its audience cut into batches)."""
+    from ..store.engines import ledger_exists, ledger_target
+    from ..store.ledger import SendLedger
+
+    target = ledger_target(settings)
+    if not ledger_exists(target):
+        return False
+    with SendLedger(target) as ledger:
+        run = ledger.send_run(slug)
+        return run is not None and ledger.has_batches(run.id)
 
 
-def _start(ledger: SendLedger, settings: Settings, issue: Any, issue_dir: Path, members_path: Path, backend: Backend,
-           options: SendOptions, workers: int, yes: bool, skip_doctor: bool) -> SendRun | None:
-    from ..delivery.audience import survey
-    from ..delivery.workers import prepare_shared_send
-    from .deliverability import check_before_send
-    from .sending import _report_skipped
-
-    run = ledger.send_run(issue.slug)
-    shared = run is not None and ledger.has_audience(run.id)
-    if shared:
-        assert run is not None
-        refuse_if_busy(ledger, run, issue_dir, options)
-        to_send = ledger.audience_to_send(run.id)
-        click.echo(f"Issue {issue.slug}: resuming the shared send of {ledger.audience_size(run.id):,} member(s) "
-                   f"fixed when it started; {to_send:,} to send, via {backend.describe()}, {workers} worker(s) here")
-    else:
-        audience = survey(members_path, ledger, issue.slug)
-        _report_skipped(audience, members_path)
-        to_send = audience.to_send
-        click.echo(f"Issue {issue.slug}: {to_send:,} member(s) to send, {audience.done:,} already done, "
-                   f"via {backend.describe()}, {workers} worker(s) here")
-    if to_send == 0:
-        click.echo("Nothing to send: every member has been sent this issue.")
-        return None
-    check_before_send(settings, backend.name, skip_doctor)
-    if not yes:
-        click.confirm(f"Send {issue.slug} to {to_send:,} member(s) via {backend.describe()}?", abort=True)
-    return prepare_shared_send(ledger, issue.slug, backend.name, members_path, options, options.batch_size_for(backend))
-
-
-def refuse_if_busy(ledger: SendLedger, run: SendRun, issue_dir: Path, options: SendOptions) -> None:
-    """A send whose workers are alive is joined with --join, never started a second time."""
-    live = ledger.live_workers(run.id, options.lease_seconds)
-    if live:
-        who = ", ".join(f"{w.host} pid {w.pid}" for w in live[:3]) + (" ..." if len(live) > 3 else "")
-        raise DigestError(f"{run.issue} is being sent by {len(live)} worker(s) ({who}); "
-                          f"`digest send {issue_dir} --join` adds workers to it")
-
-
-def _work(ctx: click.Context, settings: Settings, issue: Any, issue_dir: Path, ledger: SendLedger, run: SendRun,
-          options: SendOptions, secret: str, workers: int, quiet: bool) -> None:
+def _work(ctx: click.Context, settings: Settings, factory: MessageFactories, issue_dir: Path, ledger: SendLedger,
+          run: SendRun, options: SendOptions, workers: int, quiet: bool) -> None:
     from ..delivery.backends import get_backend
     from ..delivery.workers import work_on_send
-    from ..render.issue import render_editions
-    from ..render.mime import MessageFactories
 
     helpers = _spawn_helpers(settings, issue_dir, workers - 1)
-    factory = MessageFactories(render_editions(issue, settings), settings, secret)
     stop = threading.Event()
 
     def on_interrupt(signum: int, frame: Any) -> None:
@@ -146,7 +124,8 @@ class _TeamProgress:
 
     def __init__(self, ledger: SendLedger, send_id: int):
         self.ledger, self.send_id = ledger, send_id
-        self.size = ledger.audience_size(send_id)
+        audience = ledger.audience(send_id)
+        self.size = audience.members if audience else 0
         self.tty = sys.stderr.isatty()
         self.every = 1.0 if self.tty else 10.0
         self.started = self.last = time.monotonic()
@@ -194,7 +173,7 @@ def show_workers(ledger: SendLedger, run: SendRun) -> None:
     """The shared part of ``digest status``: batches, the shared rate, each worker."""
     batches = ledger.batches_by_state(run.id)
     rate = ledger.rate(run.id)
-    click.echo(f"Shared send: {ledger.audience_size(run.id):,} member(s) fixed at the start, batches "
+    click.echo("Shared send: batches "
                + ", ".join(f"{batches.get(state, 0):,} {state}" for state in ("pending", "claimed", "done"))
                + f"; rate {f'{rate:g} msg/s shared by all workers' if rate else 'unlimited'}")
     for worker in ledger.workers(run.id):

@@ -1,5 +1,5 @@
-"""Sends shared by workers: the audience fixed at the start, batches claimed under
-leases, the workers' heartbeats and one rate for all of them.
+"""Sends shared by workers: the audience snapshot (``audiences.py``) cut into batches
+claimed under leases, the workers' heartbeats and one rate for all of them.
 
 A batch is claimed in one short transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
 ``BEGIN IMMEDIATE`` on SQLite), so two workers never hold the same batch while its
@@ -9,19 +9,16 @@ the ledger does not show as answered. Times are the database's clock (``{now}``)
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from itertools import islice
-from typing import Iterable
 
 from .database import LedgerDatabase, utc_now
+from .leases import LeaseLost
 from .sends import FINAL_STATES
-
-AUDIENCE_BLOCK = 20_000  # members written to the audience a statement
 _FINAL = ", ".join(f"'{state}'" for state in FINAL_STATES)
 _UNFINISHED_IN_BATCH = (
-    "EXISTS (SELECT 1 FROM audience a LEFT JOIN deliveries d ON d.send_id = a.send_id AND d.email = lower(a.email) "
-    "WHERE a.send_id = batches.send_id AND a.seq BETWEEN batches.first_seq AND batches.last_seq "
+    "EXISTS (SELECT 1 FROM audience_members a LEFT JOIN deliveries d ON d.send_id = a.send_id "
+    "AND d.email = LOWER(a.email) WHERE a.send_id = batches.send_id "
+    "AND a.position BETWEEN batches.first_position AND batches.last_position "
     f"AND (d.state IS NULL OR d.state NOT IN ({_FINAL})))"
 )
 
@@ -29,19 +26,10 @@ _UNFINISHED_IN_BATCH = (
 @dataclass(frozen=True)
 class Claim:
     batch: int
-    first_seq: int
-    last_seq: int
+    first: int           # audience positions first..last
+    last: int
     claims: int          # over 1: the batch was held before (by a worker that stopped or died)
     previous: str        # the worker that held it last, if any
-
-
-@dataclass(frozen=True)
-class AudienceMember:
-    seq: int
-    email: str
-    name: str
-    language: str
-    fields: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -56,45 +44,23 @@ class WorkerStatus:
 
 
 class SharedSends(LedgerDatabase):
-    """The audience snapshot, batches, workers and pacing of shared sends."""
+    """The batches, workers and pacing of shared sends."""
 
-    def has_audience(self, send_id: int) -> bool:
-        return self.db.execute("SELECT 1 FROM audience WHERE send_id = ? LIMIT 1", (send_id,)).fetchone() is not None
+    def has_batches(self, send_id: int) -> bool:
+        return self.db.execute("SELECT 1 FROM batches WHERE send_id = ? LIMIT 1", (send_id,)).fetchone() is not None
 
-    def write_audience(self, send_id: int, members: Iterable[tuple[str, str, str, dict[str, str]]], batch_size: int) -> int:
-        """Fix the send's audience and cut it into batches, unless another process did
-        first; returns the audience's size. ``members``: (email, name, language, fields)
-        in sending order. One transaction: all of it or none."""
+    def ensure_batches(self, send_id: int, batch_size: int) -> int:
+        """Cut the send's audience snapshot into batches, unless another process did
+        first; returns how many batches the send has."""
         with self.transaction():
-            self.db.execute(f"SELECT id FROM sends WHERE id = ?{self.db.FOR_UPDATE}", (send_id,)).fetchone()
-            if self.has_audience(send_id):
-                return self.audience_size(send_id)
-            rows = ((send_id, seq, email, name, language, json.dumps(fields, ensure_ascii=False, separators=(",", ":")))
-                    for seq, (email, name, language, fields) in enumerate(members))
-            size = 0
-            # Blocks, because reading ``members`` may itself query the ledger (suppressions),
-            # which cannot happen on a connection in the middle of a COPY.
-            while block := list(islice(rows, AUDIENCE_BLOCK)):
-                size += self.db.copy_rows("audience", ("send_id", "seq", "email", "name", "language", "fields"), block)
-            batches = [(send_id, number, first, min(first + batch_size, size) - 1)
-                       for number, first in enumerate(range(0, size, batch_size))]
-            self.db.executemany("INSERT INTO batches (send_id, batch, first_seq, last_seq) VALUES (?, ?, ?, ?)", batches)
-        return size
-
-    def audience_size(self, send_id: int) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM audience WHERE send_id = ?", (send_id,)).fetchone()[0])
-
-    def audience_between(self, send_id: int, first: int, last: int) -> list[AudienceMember]:
-        rows = self.db.execute("SELECT seq, email, name, language, fields FROM audience WHERE send_id = ? "
-                               "AND seq BETWEEN ? AND ? ORDER BY seq", (send_id, first, last))
-        return [AudienceMember(seq, email, name, language, json.loads(fields)) for seq, email, name, language, fields in rows]
-
-    def audience_to_send(self, send_id: int) -> int:
-        """Members of the audience not yet answered for good (never tried, in flight, deferred)."""
-        row = self.db.execute(
-            "SELECT COUNT(*) FROM audience a LEFT JOIN deliveries d ON d.send_id = a.send_id AND d.email = lower(a.email) "
-            f"WHERE a.send_id = ? AND (d.state IS NULL OR d.state NOT IN ({_FINAL}))", (send_id,)).fetchone()
-        return int(row[0])
+            members = self.db.execute(f"SELECT members FROM audiences WHERE send_id = ?{self.db.FOR_UPDATE}",
+                                      (send_id,)).fetchone()
+            if not self.has_batches(send_id):
+                size = int(members[0]) if members else 0
+                self.db.executemany("INSERT INTO batches (send_id, batch, first_position, last_position) VALUES (?, ?, ?, ?)",
+                                    [(send_id, number, first, min(first + batch_size - 1, size))
+                                     for number, first in enumerate(range(1, size + 1, batch_size))])
+            return int(self.db.execute("SELECT COUNT(*) FROM batches WHERE send_id = ?", (send_id,)).fetchone()[0])
 
     def reopen_batches(self, send_id: int) -> int:
         """Batches marked done that still hold deferred or unanswered members go back to
@@ -114,9 +80,18 @@ class SharedSends(LedgerDatabase):
                 return None
             claimed = self.db.execute(
                 "UPDATE batches SET state = 'claimed', worker = ?, claims = claims + 1, claimed_at = {now}, "
-                "lease_until = {now} + ? WHERE send_id = ? AND batch = ? RETURNING batch, first_seq, last_seq, claims",
+                "lease_until = {now} + ? WHERE send_id = ? AND batch = ? RETURNING batch, first_position, last_position, claims",
                 (worker, lease_seconds, send_id, row[0])).fetchone()
         return Claim(*claimed, previous=row[1])
+
+    def hold_batch(self, send_id: int, batch: int, worker: str, lease_seconds: float) -> None:
+        """The fence of a worker's intents: renew its lease on the batch, or raise
+        LeaseLost if the batch is no longer its (its lease lapsed and another took it)."""
+        held = self.db.execute("UPDATE batches SET lease_until = {now} + ? WHERE send_id = ? AND batch = ? AND worker = ? "
+                               "AND state = 'claimed'", (lease_seconds, send_id, batch, worker))
+        if held.rowcount != 1:
+            raise LeaseLost(f"batch {batch} was taken over by another worker (this one was stopped for longer than "
+                            f"its {lease_seconds:g} s lease); this worker stopped sending")
 
     def end_batch(self, send_id: int, batch: int, worker: str, done: bool) -> None:
         """``done``: every member of it was handed over and answered; else back to pending."""

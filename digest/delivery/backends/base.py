@@ -73,6 +73,17 @@ class Backend(ABC):
         in the ledger)? False means "cannot tell", and the send loop sends it again."""
         return False
 
+    def earlier_sends(self, issue_slug: str) -> int:
+        """How many messages of this issue the backend can show were sent before (the
+        outbox counts its files); 0 when it cannot tell. Used when the ledger has no
+        record of the issue, to refuse sending everyone again by mistake."""
+        return 0
+
+    def for_test(self) -> "Backend":
+        """The backend a ``--test`` message goes through: this one, except where test
+        messages must be kept apart from members' (the outbox's ``test/`` folder)."""
+        return self
+
     def describe(self) -> str:
         """Where mail goes, for the confirmation prompt (never includes secrets)."""
         return self.name

@@ -4,9 +4,12 @@ that serialise writers, a clock every worker agrees on, and bulk loading.
 SQL is written once with ``?`` placeholders; an engine rewrites what its server needs.
 Driver errors a user can act on (a locked or corrupt file, a server gone, a refused
 login) become one-line ``LedgerError``s; anything else is a bug and keeps its traceback.
+A connection may be shared by the send loop's threads: statements and transactions are
+serialised by one re-entrant lock.
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from typing import Any, ClassVar, Iterable, Iterator, Sequence
 
@@ -31,6 +34,8 @@ class Engine:
     def __init__(self, where: str):
         self.where = where  # printable, without a password
         self.connection: Any = None
+        self.lock = threading.RLock()
+        self.relaxed = False  # see relax()
 
     def __enter__(self) -> "Engine":
         return self
@@ -42,17 +47,21 @@ class Engine:
         """``statement`` in this engine's dialect (placeholders, the clock)."""
         return statement.replace("{now}", self.NOW).replace("{greatest}", self.GREATEST)
 
+    def error(self, exc: BaseException) -> LedgerError:
+        return LedgerError(f"{self.where}: {first_line(exc)}")
+
     @contextmanager
     def guard(self) -> Iterator[None]:
-        try:
-            yield
-        except self.unusable as exc:
-            raise LedgerError(f"{self.where}: {first_line(exc)}") from None
+        with self.lock:
+            try:
+                yield
+            except self.unusable as exc:
+                raise self.error(exc) from None
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> Any:
-        """Run one statement; the cursor can be iterated or fetched from."""
+        """Run one statement; the cursor's rows are fetched at once, under the lock."""
         with self.guard():
-            return self.connection.execute(self.sql(statement), params)
+            return Rows(self.connection.execute(self.sql(statement), params))
 
     def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
         raise NotImplementedError
@@ -65,9 +74,15 @@ class Engine:
     @contextmanager
     def transaction(self, durable: bool = True) -> Iterator[None]:
         """All or nothing, one commit; a writer waits for the one before it. Not
-        ``durable``: the commit does not wait for the disk (it survives a killed process)."""
+        ``durable``: the commit does not wait for the disk (it survives a killed process,
+        not a power cut, until the next durable commit)."""
         raise NotImplementedError
         yield
+
+    def relax(self, relaxed: bool) -> None:
+        """Relaxed: commits do not wait for the disk unless their transaction asks to be
+        durable (for the length of a send, whose answers are recorded one by one)."""
+        raise NotImplementedError
 
     def lock_schema(self) -> None:
         """Inside a transaction: keep other processes from migrating at the same time."""
@@ -79,13 +94,31 @@ class Engine:
     def table_exists(self, name: str) -> bool:
         raise NotImplementedError
 
-    def reopen(self) -> "Engine":
-        """A second connection to the same ledger (for a heartbeat thread)."""
+    def column_exists(self, table: str, column: str) -> bool:
         raise NotImplementedError
 
     def close(self) -> None:
         if self.connection is not None:
-            self.connection.close()
+            with self.lock:
+                self.connection.close()
+
+
+class Rows:
+    """A cursor's result, read while the connection's lock is held (another thread may
+    use the connection next); ``rowcount`` as the driver reported it."""
+
+    def __init__(self, cursor: Any):
+        self.rowcount = cursor.rowcount
+        self.rows = cursor.fetchall() if cursor.description is not None else []
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.rows)
 
 
 def first_line(exc: BaseException) -> str:
@@ -95,6 +128,6 @@ def first_line(exc: BaseException) -> str:
 
 def statements(text: str) -> list[str]:
     """The statements of a migration file: ``--`` comments dropped, split at ``;``
-    (migrations keep semicolons out of strings and comments for this)."""
+    (migrations keep semicolons out of strings for this)."""
     lines = [line.split("--", 1)[0] for line in text.splitlines()]
     return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]

@@ -58,9 +58,14 @@ class PostgresEngine(Engine):
     @contextmanager
     def transaction(self, durable: bool = True) -> Iterator[None]:
         with self.guard(), self.connection.transaction():
-            if not durable:  # the commit returns before its WAL record is flushed
-                self.connection.execute("SET LOCAL synchronous_commit TO off")
+            if durable == self.relaxed:  # the session's setting is not the one this commit needs
+                self.connection.execute(f"SET LOCAL synchronous_commit TO {'on' if durable else 'off'}")
             yield
+
+    def relax(self, relaxed: bool) -> None:
+        with self.guard():
+            self.connection.execute(f"SET synchronous_commit TO {'off' if relaxed else 'on'}")
+            self.relaxed = relaxed
 
     def lock_schema(self) -> None:
         self.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
@@ -75,7 +80,16 @@ class PostgresEngine(Engine):
         return count
 
     def table_exists(self, name: str) -> bool:
-        return self.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0]
+        # pg_tables, not to_regclass: a catalog query sees tables another process committed
+        # while this one waited for the schema lock (to_regclass may answer from a stale cache).
+        row = self.execute("SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = ?",
+                           (name,)).fetchone()
+        return row is not None
+
+    def column_exists(self, table: str, column: str) -> bool:
+        row = self.execute("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                           "AND table_name = ? AND column_name = ?", (table, column)).fetchone()
+        return row is not None
 
     def reopen(self) -> "PostgresEngine":
         return PostgresEngine(self.url)

@@ -61,6 +61,13 @@ def current_version(engine: Engine) -> int:
     return int(row[0] or 0)
 
 
+def unversioned(engine: Engine) -> int:
+    """The version a ledger made before schema versions corresponds to (0: a new one)."""
+    if not engine.table_exists("deliveries"):
+        return 0
+    return 2 if engine.column_exists("deliveries", "language") else 1
+
+
 def migrate(engine: Engine) -> int:
     """Bring the ledger to the latest schema; returns the version it had before."""
     from ..database import utc_now
@@ -71,8 +78,14 @@ def migrate(engine: Engine) -> int:
         return before
     with engine.transaction():
         engine.lock_schema()
+        adopt = not engine.table_exists("schema_version")
         engine.execute(VERSION_TABLE)
         before = current_version(engine)
+        if adopt:
+            before = unversioned(engine)
+            for migration in migrations(engine.dialect)[:before]:
+                engine.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                               (migration.version, migration.name, "adopted " + utc_now()))
         if before > target:
             raise LedgerError(f"{engine.where}: made by a newer digest (schema {before}, this one knows {target}); "
                               "upgrade digest to use it")

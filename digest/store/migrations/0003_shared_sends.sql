@@ -1,22 +1,13 @@
 -- Sends shared by workers (digest send --workers N, digest send --join): the audience
--- fixed when the send starts, cut into batches that workers claim under leases, the
--- workers themselves, and one pacing row a send so [sending] rate holds for all of them.
+-- snapshot (audience_members, 0002) cut into batches that workers claim under leases,
+-- the workers themselves, and one pacing row a send so [sending] rate holds for all.
 -- Times in these tables are seconds since the epoch on the database's clock, so leases
 -- and rate slots are judged alike whichever machine a worker runs on.
-CREATE TABLE IF NOT EXISTS audience (
-    send_id  INTEGER NOT NULL REFERENCES sends(id),
-    seq      INTEGER NOT NULL,           -- order in the members file, from 0
-    email    TEXT NOT NULL,              -- as written in the members file
-    name     TEXT NOT NULL DEFAULT '',
-    language TEXT NOT NULL DEFAULT '',   -- the member's language: which edition they get
-    fields   TEXT NOT NULL DEFAULT '{}', -- every column of the member, as JSON
-    PRIMARY KEY (send_id, seq)
-);
 CREATE TABLE IF NOT EXISTS batches (
     send_id     INTEGER NOT NULL REFERENCES sends(id),
     batch       INTEGER NOT NULL,
-    first_seq   INTEGER NOT NULL,                  -- audience rows first_seq..last_seq
-    last_seq    INTEGER NOT NULL,
+    first_position INTEGER NOT NULL,               -- audience_members positions first..last
+    last_position  INTEGER NOT NULL,
     state       TEXT NOT NULL DEFAULT 'pending',   -- pending | claimed | done
     worker      TEXT NOT NULL DEFAULT '',
     claims      INTEGER NOT NULL DEFAULT 0,        -- over 1: taken over from a worker that stopped
