@@ -1,8 +1,8 @@
 """The ledger on SQLite and on PostgreSQL, measured side by side in one run:
 
 1. the audience snapshot of a shared send (``--snapshot`` members, default 1,000,000)
-   written into each ledger, in its own process: wall time and peak memory, against
-   reading the same members file (de-duplicated, suppressions checked) without writing;
+   written into each ledger and cut into batches, in its own process: wall time and peak
+   memory, against reading the same members file (checked and de-duplicated) only;
 2. throughput of 1, 2 and 4 workers (``digest send --workers N``) to a loopback SMTP sink
    on each engine, from the first worker joining to the last leaving (database clock);
 3. the per-message cost of the shared-send loop and its ledger (claims, intents,
@@ -56,18 +56,20 @@ class Schema:
 
 def snapshot_child(target: str, members: str) -> None:
     """In a fresh process: write the snapshot (or only read the file when target is -)."""
-    from digest.delivery.audience import Candidate, select_members
+    from digest.delivery.audience import members_file_source, prepare_send
     from digest.delivery.batches import SendOptions
     from digest.delivery.workers import prepare_shared_send
+    from digest.members.file import Member, iter_members, without_duplicates
     from digest.store.ledger import SendLedger
 
     start = time.perf_counter()
     if target == "-":
-        count = sum(1 for row in select_members(members, None) if isinstance(row, Candidate))
+        count = sum(1 for row in without_duplicates(iter_members(members)) if isinstance(row, Member))
     else:
         with SendLedger(target) as ledger:
-            run = prepare_shared_send(ledger, "bench", "smtp", members, SendOptions(), 100)
-            count = ledger.audience_size(run.id)
+            run = prepare_send(ledger, "bench", "smtp", members_file_source(members), explicit=False).run
+            prepare_shared_send(ledger, run, SendOptions(), 100)
+            count = ledger.audience(run.id).members
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{count} {time.perf_counter() - start:.3f} {peak:.1f}")
 
@@ -107,6 +109,7 @@ def throughput(folder: Path, port: int, count: int) -> None:
                 env = {name: value for name, value in os.environ.items() if not name.startswith("DIGEST_")}
                 env.update({"DIGEST_DELIVERY_BACKEND": "smtp", "DIGEST_SMTP_HOST": "127.0.0.1", "DIGEST_SMTP_PORT": str(port),
                             "DIGEST_SMTP_SECURITY": "none", "DIGEST_UNSUBSCRIBE_SECRET": "bench",
+                            "XDG_STATE_HOME": str(folder / f"state-{engine}-{workers}"),  # a new ledger each run
                             "DIGEST_LEDGER_URL" if engine == "PostgreSQL" else "DIGEST_LEDGER_PATH": target})
                 subprocess.run([sys.executable, "-m", "digest", "--config", str(REPO / "config.toml"), "send",
                                 str(REPO / "issues" / "2015-10"), "--members", str(members), "--yes", "--workers", str(workers),
@@ -125,6 +128,7 @@ def overhead(folder: Path, port: int, count: int, rounds: int) -> None:
     from digest.config import load_settings
     from digest.content import load_issue
     from digest.delivery.backends import get_backend
+    from digest.delivery.audience import members_file_source, prepare_send
     from digest.delivery.batches import SendOptions
     from digest.delivery.workers import prepare_shared_send, work_on_send
     from digest.render.issue import render_editions
@@ -147,7 +151,8 @@ def overhead(folder: Path, port: int, count: int, rounds: int) -> None:
 
     def shared(target: str) -> None:
         with SendLedger(target) as ledger:
-            run = prepare_shared_send(ledger, "2015-10", "smtp", members, options, 50)
+            run = prepare_send(ledger, "2015-10", "smtp", members_file_source(members), explicit=False).run
+            prepare_shared_send(ledger, run, options, 50)
             ledger.db.execute("DELETE FROM deliveries WHERE send_id = ?", (run.id,))
             ledger.db.execute("UPDATE batches SET state = 'pending', worker = '' WHERE send_id = ?", (run.id,))
             start = time.perf_counter()
@@ -184,7 +189,7 @@ def main() -> None:
         snapshot_child(*args.snapshot_child)
         return
     port = free_port()
-    sink = subprocess.Popen([sys.executable, str(REPO / "bench" / "bench_send.py"), "--sink", str(port)],
+    sink = subprocess.Popen([sys.executable, str(REPO / "bench" / "bench_send.py"), "--serve-sink", str(port)],
                             stdout=subprocess.PIPE, text=True)
     assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
     try:

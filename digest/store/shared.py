@@ -126,10 +126,6 @@ class SharedSends(LedgerDatabase):
         self.db.execute("UPDATE workers SET state = ?, heartbeat_at = {now} WHERE send_id = ? AND worker = ?",
                         (state, send_id, worker))
 
-    def live_workers(self, send_id: int, within: float) -> list[WorkerStatus]:
-        """Workers still working whose heartbeat is younger than ``within`` seconds."""
-        return [w for w in self.workers(send_id) if w.state == "working" and w.heartbeat_age < within]
-
     def workers(self, send_id: int) -> list[WorkerStatus]:
         held: dict[str, list[tuple[int, float]]] = {}
         for worker, batch, left in self.db.execute(
