@@ -1,10 +1,10 @@
 """``digest send --workers N`` and ``--join``: a send shared by worker processes on one
 or several machines, and the workers part of ``digest status``.
 
-The first run fixes the audience in the ledger and cuts it into batches; this process
-then works as one worker and starts N-1 more (``digest send ISSUE --join``), which
-claim batches under leases. ``--join`` on another machine adds workers to a send in
-progress. The machinery is imported when a command runs, not when the CLI loads."""
+The run that starts it (holding the issue's lease, its audience snapshotted as for
+every send) cuts the audience into batches; this process then works as one worker and
+starts N-1 more (``digest send ISSUE --join``), which claim batches under leases.
+``--join`` on another machine adds workers to a send in progress. The machinery is imported when a command runs, not when the CLI loads."""
 from __future__ import annotations
 
 import signal
