@@ -4,7 +4,8 @@ or several machines, and the workers part of ``digest status``.
 The run that starts it (holding the issue's lease, its audience snapshotted as for
 every send) cuts the audience into batches; this process then works as one worker and
 starts N-1 more (``digest send ISSUE --join``), which claim batches under leases.
-``--join`` on another machine adds workers to a send in progress. The machinery is imported when a command runs, not when the CLI loads."""
+``--join`` on another machine adds workers to a send in progress. The machinery is
+imported when a command runs, not when the CLI loads."""
 from __future__ import annotations
 
 import signal
