@@ -24,7 +24,7 @@ from typing import Callable
 from ..errors import DeliveryError, DigestError
 from ..members.file import chunks
 from ..render.mime import MessageFactories, OutgoingMessage
-from ..store.ledger import (DELIVERED_STATES, FAILED, FINAL_STATES, SENDING, SUPPRESSED, Claim, Intent, Outcome,
+from ..store.ledger import (FAILED, FINAL_STATES, SENDING, SUPPRESSED, Claim, Intent, Outcome,
                             SendLedger, SendRun)
 from ..store.space import ensure_room
 from .backends.base import Backend, Status
@@ -61,21 +61,6 @@ def prepare_shared_send(ledger: SendLedger, run: SendRun, options: SendOptions, 
     ledger.set_rate(run.id, options.rate)
 
 
-class _WorkerRecorder(_Recorder):
-    """The send loop's recorder, also counting what this worker had accepted."""
-
-    def __init__(self, ledger: SendLedger, send_id: int, worker: str, progress: Progress,
-                 on_progress: Callable[[Progress], None] | None):
-        super().__init__(ledger, send_id, progress, on_progress)
-        self.worker = worker
-
-    def __call__(self, outcomes: list[Outcome]) -> None:
-        with self.ledger.transaction(durable=False):  # the answers and the worker's count in one commit
-            self.ledger.record_outcomes(self.send_id, outcomes, durable=False)
-            self.ledger.count_sent(self.send_id, self.worker, sum(1 for o in outcomes if o.state in DELIVERED_STATES))
-        self.count(outcomes)
-
-
 def work_on_send(factory: MessageFactories, ledger: SendLedger, make_backend: Callable[[], Backend],
                  options: SendOptions, send_id: int, *, stop: threading.Event | None = None,
                  on_progress: Callable[[Progress], None] | None = None, worker: str | None = None) -> WorkerReport:
@@ -86,11 +71,11 @@ def work_on_send(factory: MessageFactories, ledger: SendLedger, make_backend: Ca
     worker = worker or new_worker_id()
     host, _, pid = worker.partition(":")
     ledger.join_send(send_id, worker, host, int(pid.partition(":")[0] or 0))
-    heartbeat = Heartbeat(ledger, send_id, worker, options.lease_seconds, stop)
-    heartbeat.start()
     backend = make_backend()
     progress = Progress()
-    recorder = _WorkerRecorder(ledger, send_id, worker, progress, on_progress)
+    recorder = _Recorder(ledger, send_id, progress, on_progress)
+    heartbeat = Heartbeat(ledger, send_id, worker, options.lease_seconds, stop, progress)
+    heartbeat.start()
     batches = taken_over = 0
     fatal: DeliveryError | None = None
     state = "failed"
@@ -121,7 +106,7 @@ def work_on_send(factory: MessageFactories, ledger: SendLedger, make_backend: Ca
     finally:
         heartbeat.halt()
         backend.close()
-        ledger.leave_send(send_id, worker, state)
+        ledger.leave_send(send_id, worker, state, progress.sent)
     complete = ledger.complete_if_done(send_id)
     if fatal is not None:
         raise fatal
@@ -129,7 +114,7 @@ def work_on_send(factory: MessageFactories, ledger: SendLedger, make_backend: Ca
 
 
 def _work_batch(factory: MessageFactories, ledger: SendLedger, backend: Backend, options: SendOptions, send_id: int,
-                worker: str, claim: Claim, recorder: _WorkerRecorder, stop: threading.Event,
+                worker: str, claim: Claim, recorder: _Recorder, stop: threading.Event,
                 abort: threading.Event) -> tuple[bool, DeliveryError | None]:
     """Send a claimed batch; (True, None) when every member in it was answered."""
     rows = ledger.audience_block(send_id, claim.first - 1, claim.last - claim.first + 1)
@@ -182,13 +167,15 @@ def _confirm_in_flight(ledger: SendLedger, backend: Backend, factory: MessageFac
 
 
 class Heartbeat(threading.Thread):
-    """Renews the worker's leases on its own connection; if it cannot for a whole lease
-    (the ledger unreachable), the worker stops: its batches may already be someone else's."""
+    """Renews the worker's leases on its own connection, with how many messages it has had
+    accepted so far (for status); if it cannot for a whole lease (the ledger unreachable),
+    the worker stops: its batches may already be someone else's."""
 
-    def __init__(self, ledger: SendLedger, send_id: int, worker: str, lease_seconds: float, stop: threading.Event):
+    def __init__(self, ledger: SendLedger, send_id: int, worker: str, lease_seconds: float, stop: threading.Event,
+                 progress: Progress):
         super().__init__(name="digest-heartbeat", daemon=True)
         self.target, self.send_id, self.worker = ledger.target, send_id, worker
-        self.lease, self.stop_worker = lease_seconds, stop
+        self.lease, self.stop_worker, self.progress = lease_seconds, stop, progress
         self.halted = threading.Event()
 
     def run(self) -> None:
@@ -197,7 +184,7 @@ class Heartbeat(threading.Thread):
         while not self.halted.wait(self.lease / 3):
             try:
                 ledger = ledger or SendLedger(self.target)
-                ledger.heartbeat(self.send_id, self.worker, self.lease)
+                ledger.heartbeat(self.send_id, self.worker, self.lease, self.progress.sent)
                 last = time.monotonic()
             except DigestError:  # the connection may be gone: open a new one next time
                 if ledger is not None:

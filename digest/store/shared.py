@@ -112,19 +112,18 @@ class SharedSends(LedgerDatabase):
             "VALUES (?, ?, ?, ?, 'working', {now}, {now}) ON CONFLICT (send_id, worker) DO UPDATE SET state = 'working', "
             "heartbeat_at = excluded.heartbeat_at", (send_id, worker, host, pid))
 
-    def heartbeat(self, send_id: int, worker: str, lease_seconds: float) -> None:
-        """Renew the worker's leases and say it is alive, in one commit."""
+    def heartbeat(self, send_id: int, worker: str, lease_seconds: float, sent: int) -> None:
+        """Renew the worker's leases and say it is alive (and how many messages it had
+        accepted so far), in one commit."""
         with self.transaction():
             self.db.execute("UPDATE batches SET lease_until = {now} + ? WHERE send_id = ? AND worker = ? "
                             "AND state = 'claimed'", (lease_seconds, send_id, worker))
-            self.db.execute("UPDATE workers SET heartbeat_at = {now} WHERE send_id = ? AND worker = ?", (send_id, worker))
+            self.db.execute("UPDATE workers SET heartbeat_at = {now}, sent = ? WHERE send_id = ? AND worker = ?",
+                            (sent, send_id, worker))
 
-    def count_sent(self, send_id: int, worker: str, sent: int) -> None:
-        self.db.execute("UPDATE workers SET sent = sent + ? WHERE send_id = ? AND worker = ?", (sent, send_id, worker))
-
-    def leave_send(self, send_id: int, worker: str, state: str) -> None:
-        self.db.execute("UPDATE workers SET state = ?, heartbeat_at = {now} WHERE send_id = ? AND worker = ?",
-                        (state, send_id, worker))
+    def leave_send(self, send_id: int, worker: str, state: str, sent: int) -> None:
+        self.db.execute("UPDATE workers SET state = ?, heartbeat_at = {now}, sent = ? WHERE send_id = ? AND worker = ?",
+                        (state, sent, send_id, worker))
 
     def workers(self, send_id: int) -> list[WorkerStatus]:
         held: dict[str, list[tuple[int, float]]] = {}
