@@ -49,6 +49,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "issues": "issues",
         "templates": "templates",
         "build": "build",
+        "locale": "locale",
     },
     "limits": {
         "clip_bytes": 102_000,
@@ -82,7 +83,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "timeout": 30.0,
     },
     "preview": {"host": "127.0.0.1", "port": 8025},
-    "web": {"host": "127.0.0.1", "port": 8026},
+    "web": {
+        "host": "127.0.0.1",
+        "port": 8026,
+        "signups_per_minute": 10,       # per client IP (IPv6: per /64); past it 429 with Retry-After
+        "confirmation_interval": 3600,  # seconds: at most one confirmation email per address in this time
+        "confirm_hours": 72.0,          # a confirmation link works this long, once
+        "trust_forwarded": False,       # take the client IP from the last X-Forwarded-For hop (behind a proxy)
+    },
     "feeds": {"urls": []},
     "fetch": {"timeout": 10.0, "max_bytes": 2_000_000, "max_redirects": 5},
     "linkcheck": {"timeout": 10.0, "workers": 8},

@@ -49,5 +49,5 @@ def test_bounce_formats_named_in_the_cli_are_exactly_the_parsers():
 
 
 def test_every_command_is_registered():
-    assert sorted(cli.commands) == ["add", "archive", "bounces", "build", "check", "members", "new", "preview", "pull", "send",
+    assert sorted(cli.commands) == ["add", "archive", "bounces", "build", "check", "members", "new", "preview", "pull", "send", "serve",
                                     "serve-unsubscribe", "status", "suppress"]

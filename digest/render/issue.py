@@ -22,6 +22,7 @@ from .templates import make_environment, render_template
 EMAIL_TEMPLATE = "email.mjml"
 TEXT_TEMPLATE = "email.txt"
 UNSUBSCRIBE_FIELD = "unsubscribe_url"
+PREFERENCES_FIELD = "preferences_url"
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,8 @@ class RenderedIssue:
         return [slot.value(fields) for slot in self.slots]
 
     def personalise(self, fields: Mapping[str, str]) -> tuple[str, str]:
-        """HTML and text for one member; ``fields`` holds the member's columns and
-        ``unsubscribe_url``. Values are HTML-escaped in the HTML part."""
+        """HTML and text for one member; ``fields`` holds the member's columns,
+        ``unsubscribe_url`` and ``preferences_url``. Values are HTML-escaped in the HTML part."""
         values = self.slot_values(fields)
         return self.html.merge(values, escape_html), self.text.merge(values)
 
@@ -58,6 +59,7 @@ def render_issue(issue: Issue, settings: Settings, env: jinja2.Environment | Non
     table = SlotTable()
     context = _context(issue, settings, member=MemberSlots(table), audience="email")
     context[UNSUBSCRIBE_FIELD] = table.token(Slot("{" + UNSUBSCRIBE_FIELD + "}"))
+    context[PREFERENCES_FIELD] = table.token(Slot("{" + PREFERENCES_FIELD + "}"))
     html = inline_css(compile_mjml(render_template(env, EMAIL_TEMPLATE, context)))
     text = _tidy_text(render_template(env, TEXT_TEMPLATE, {**context, "links": LinkNotes()}))
     return RenderedIssue(
@@ -74,7 +76,7 @@ def render_web_page(issue: Issue, settings: Settings, env: jinja2.Environment | 
     """The public web version: the same email layout with no member data and no token."""
     env = env or build_environment(settings)
     context = _context(issue, settings, member=PublicMember(), audience="web")
-    context[UNSUBSCRIBE_FIELD] = ""
+    context[UNSUBSCRIBE_FIELD] = context[PREFERENCES_FIELD] = ""
     return inline_css(compile_mjml(render_template(env, EMAIL_TEMPLATE, context)))
 
 

@@ -72,6 +72,7 @@ def build_archive(settings: Settings, out_dir: Path | None = None) -> ArchiveRes
         "theme": settings.theme,
         "entries": entries,
         "feed_href": FEED_FILE,
+        "subscribe_url": f"{settings.newsletter.base_url.rstrip('/')}/subscribe",
     })
     pages[FEED_FILE] = atom_feed(entries, settings)
     _write_site(out_dir, pages)

@@ -1,0 +1,108 @@
+"""What every members' page shares: settings, tokens, strings, limits, the mailer, and
+the one way a page is rendered (``templates/pages/``, autoescaped, in one language).
+
+Pages are Jinja templates in the editor's theme folder; they get ``t`` (the language's
+strings), ``newsletter``, ``theme``, ``paths`` (our routes, path only), ``languages``,
+``csrf`` (the form token for this browser) and a per-response CSP ``nonce`` for their
+one stylesheet. No page uses JavaScript.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from markupsafe import Markup
+
+from ..config import Settings
+from ..render.templates import make_environment, render_template
+from ..store.ledger import SendLedger
+from .catalog import Catalog
+from .confirmation import ConfirmationMailer
+from .http import CSRF_COOKIE, Request, Response, csrf_cookie_header
+from .limits import RateLimiter
+from .member_tokens import TokenSealer
+
+NAME_MAX = 100  # characters
+_CSS_UNSAFE = re.compile(r"[<>{};\\\r\n]")
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The pages' paths under ``[newsletter] base_url`` (path only, for links and forms)."""
+
+    subscribe: str
+    confirm: str
+    preferences: str
+
+    @classmethod
+    def under(cls, base_url: str) -> "Paths":
+        prefix = urlsplit(base_url).path.rstrip("/")
+        return cls(f"{prefix}/subscribe", f"{prefix}/confirm", f"{prefix}/preferences")
+
+
+class Site:
+    """Everything a page handler needs; built once per app, shared by its threads."""
+
+    def __init__(self, settings: Settings, secret: str):
+        web = settings.table("web")
+        self.settings = settings
+        self.sealer = TokenSealer(secret)
+        self.catalog = Catalog.for_settings(settings)
+        self.mailer = ConfirmationMailer(settings, secret, self.catalog)
+        self.limiter = RateLimiter(int(web["signups_per_minute"]), 60.0)
+        self.interval = float(web["confirmation_interval"])
+        self.hours = float(web["confirm_hours"])
+        self.trust_forwarded = bool(web["trust_forwarded"])
+        self.ledger_path: Path = settings.path("ledger")
+        self.paths = Paths.under(settings.newsletter.base_url)
+        self.env = make_environment(settings.templates_dir)
+        self.env.filters["css"] = lambda value: Markup(_CSS_UNSAFE.sub("", str(value)))
+
+    def ledger(self) -> SendLedger:
+        """A connection for one request (SQLite connections are not shared across threads)."""
+        return SendLedger(self.ledger_path)
+
+    def preferences_path(self, email: str, done: str = "") -> str:
+        """The member's preference page as a path on this site (pages link within the site)."""
+        token = quote(self.sealer.preferences_token(email), safe="")
+        return f"{self.paths.preferences}?t={token}" + (f"&done={done}" if done else "")
+
+    def csrf_ok(self, request: Request, form: dict[str, str]) -> bool:
+        """The form came from our page in this browser: its token matches the cookie."""
+        if request.cross_site:
+            return False
+        return self.sealer.form_token_matches(request.cookies.get(CSRF_COOKIE, ""), form.get("csrf", ""))
+
+    def language_for(self, request: Request, *choices: str) -> str:
+        return self.catalog.negotiate(*choices, accept_language=request.accept_language)
+
+    def render(self, request: Request, template: str, language: str, title_key: str, status: str = "200 OK",
+               headers: list[tuple[str, str]] | None = None, **context: Any) -> Response:
+        """A page in ``language``; ``title_key`` names its heading in the strings."""
+        strings = self.catalog.strings(language)
+        nonce = secrets.token_urlsafe(16)
+        body = render_template(self.env, f"pages/{template}", {
+            "t": strings,
+            "title": strings(title_key, newsletter=self.settings.newsletter.name),
+            "newsletter": self.settings.newsletter,
+            "theme": self.settings.theme,
+            "paths": self.paths,
+            "languages": [(code, self.catalog.strings(code).language_name) for code in self.catalog.languages],
+            "csrf": self.sealer.form_token(request.csrf_cookie),
+            "nonce": nonce,
+            "hours": f"{self.hours:g}",
+            "notice": "",
+            "error": "",
+            **context,
+        })
+        return Response(status, body, [*csrf_cookie_header(request), *(headers or [])], nonce=nonce,
+                        language=strings.language)
+
+    def message(self, request: Request, language: str, title_key: str, text: str, status: str = "200 OK",
+                link: tuple[str, str] | None = None, headers: list[tuple[str, str]] | None = None) -> Response:
+        """A page that only says something (and maybe offers one link)."""
+        return self.render(request, "message.html", language, title_key, status, headers, text=text, link=link)
