@@ -11,6 +11,7 @@ opens a page with a button: only the button's POST confirms.
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 
 from ..addresses import normalise_address
@@ -22,6 +23,7 @@ from .member_tokens import CONFIRM, page_url
 from .site import NAME_MAX, Site
 
 HONEYPOT = "website"
+_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bq]\?", re.IGNORECASE)
 log = logging.getLogger(__name__)
 
 
@@ -72,10 +74,12 @@ def _subscribe(site: Site, request: Request) -> Response:
 
 
 def name_error(site: Site, name: str, language: str) -> str:
-    """Why a name cannot be kept ('' if it can): one line of text, not too long."""
+    """Why a name cannot be kept ('' if it can): one line of plain text, not too long."""
     strings = site.catalog.strings(language)
     if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in name):
         return strings.name_one_line
+    if _ENCODED_WORD.search(name):  # mail readers may decode it, into anything (CR/LF, other headers)
+        return strings.name_plain
     if len(name) > NAME_MAX:
         return strings("name_too_long", max=str(NAME_MAX))
     return ""
