@@ -12,8 +12,10 @@ preview or the web app)::
     render/      Jinja + MJML + inlining, plain text, per-member slots, MIME; ``build`` writes files
     checks/      the preflight findings ``check`` prints and ``preview`` shows
     delivery/    the send loop, its audience and batches; backends/ one module per provider
-    store/       the ledger database: send runs and deliveries, suppressions
-    members/     the members file, unsubscribe tokens, the public web app, bounce imports
+    store/       the ledger database: send runs and deliveries, the members store (statuses are
+                 the suppressions), confirmations, export and erasure
+    members/     the members file and import/export, tokens, the public web app (sign-up,
+                 confirmation, preferences, unsubscribe), bounce imports
     site/        the static archive and its Atom feed
     preview/     the staff preview server
 

@@ -1,12 +1,20 @@
 """A reader in Chromium, JavaScript off, against the app on loopback: fill in the form,
 read the confirmation from the outbox, follow the link, press confirm, change language
-on the preference page, and unsubscribe there; in English and in Japanese."""
+on the preference page, get the next issue (sent from the members store) and unsubscribe
+from its footer's link; in English and in Japanese."""
 from __future__ import annotations
 
+import email
+import email.policy
+import re
 import shutil
 
 import pytest
+from click.testing import CliRunner
 
+from digest.cli import cli
+
+from .conftest import REPO, SEED_ISSUE
 from .members_web import local, start
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -67,6 +75,11 @@ def test_a_reader_subscribes_confirms_switches_language_and_unsubscribes_in_the_
         member = app.member("aiko@example.org")
         assert (member.language, member.name) == (switch_to, name)
 
+        issue_email = send_next_issue(app, "aiko@example.org")
+        assert issue_email["To"].addresses[0].addr_spec == "aiko@example.org"
+        footer_link = re.search(r"https://\S+/preferences\?t=[A-Za-z0-9_-]+", issue_email.get_body(("plain",)).get_content())
+        page.goto(app.origin + local(footer_link.group(0)))
+        assert page.get_attribute("html", "lang") == switch_to, "the issue's footer leads to the page in the new language"
         page.click("form:has(input[value=unsubscribe]) button")
         assert UNSUBSCRIBED[switch_to] in page.inner_text("main")
         assert app.member("aiko@example.org").status == "unsubscribed"
@@ -76,6 +89,16 @@ def test_a_reader_subscribes_confirms_switches_language_and_unsubscribes_in_the_
         context.close()
         server.shutdown()
         server.server_close()
+
+
+def send_next_issue(app, address: str):
+    """``digest send`` of the seed issue from the members store, into the app's outbox."""
+    result = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "send", str(SEED_ISSUE), "--yes"],
+                                env={"DIGEST_LEDGER_PATH": str(app.settings.path("ledger")), "DIGEST_OUTBOX_PATH": str(app.outbox)})
+    assert result.exit_code == 0, result.output
+    assert "1 member(s) to send" in result.output
+    path = app.outbox / SEED_ISSUE.name / f"{address}.eml"
+    return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
 
 
 def test_the_confirmation_email_renders_and_its_button_leads_to_the_confirm_page(browser, tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import Settings
-from ..errors import DeliveryError
+from ..errors import DeliveryError, DigestError
 from .support import issue_dir_argument, settings_from
 
 if TYPE_CHECKING:
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 @click.command()
 @issue_dir_argument
 @click.option("--members", "members_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Members CSV (default: [members] path in config.toml).")
+              help="Send to this members CSV instead of the members store (one-off sends; "
+                   "the store's unsubscribes, bounces and complaints are still skipped).")
 @click.option("--yes", is_flag=True, help="Send without asking for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Render and count members; send nothing, record nothing.")
 @click.option("--test", "test_address", metavar="ADDRESS",
@@ -37,7 +38,9 @@ if TYPE_CHECKING:
 @click.pass_context
 def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bool, dry_run: bool,
          test_address: str | None) -> None:
-    """Send an issue to every member once; run it again to resume an interrupted send.
+    """Send an issue to every subscribed member once; run it again to resume an interrupted send.
+
+    Members come from the members store (see digest members), or from --members FILE.
 
     Example:
 
@@ -56,7 +59,6 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
 
     settings = settings_from(ctx)
     issue = load_issue(issue_dir)
-    members_path = members_path or settings.path("members")
     backend = get_backend(settings)
     options = SendOptions.from_settings(settings)
     real_send = not dry_run and not test_address
@@ -68,6 +70,9 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
     ledger = SendLedger(ledger_path) if real_send or ledger_path.is_file() else None
     try:
         audience = survey(members_path, ledger, issue.slug)
+        if members_path is None and audience.to_send == 0 and audience.done == 0:
+            raise DigestError("the members store has no subscribed members: add them with `digest members import FILE` "
+                              "(or the sign-up page), or send to a file with --members FILE")
         factory = MessageFactory(render_issue(issue, settings), settings, secret)
         _report_skipped(audience, members_path)
         click.echo(f"Issue {issue.slug} ({factory.subject}): {audience.to_send:,} member(s) to send, "
@@ -88,19 +93,26 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
     _report_send(ctx, report, issue_dir)
 
 
-def _send_test(settings: Settings, issue, backend: Backend, secret: str, members_path: Path, address: str) -> None:
+def _send_test(settings: Settings, issue, backend: Backend, secret: str, members_path: Path | None, address: str) -> None:
     """One message to ``address``, with the member's own fields when it is a member."""
     from ..addresses import normalise_address
     from ..errors import ContentError
     from ..members.file import Member, find_member
     from ..render import render_issue
     from ..render.mime import MessageFactory
+    from ..store.ledger import SendLedger
 
     address = normalise_address(address)
-    try:
-        member = find_member(members_path, address)
-    except ContentError:
-        member = Member(email=address)
+    member = Member(email=address)
+    if members_path is not None:
+        try:
+            member = find_member(members_path, address)
+        except ContentError:
+            pass
+    elif settings.path("ledger").is_file():
+        with SendLedger(settings.path("ledger")) as ledger:
+            stored = ledger.member(address)
+        member = stored.as_member() if stored is not None else member
     factory = MessageFactory(render_issue(issue, settings), settings, secret, subject=f"[TEST] {issue.subject}")
     message = factory.personalise(member.email, member.name, member.fields)
     with backend:
@@ -110,14 +122,15 @@ def _send_test(settings: Settings, issue, backend: Backend, secret: str, members
     click.echo(f"Test message sent to {address} via {backend.describe()} ({result.message_id or message.message_id})")
 
 
-def _report_skipped(audience: Audience, members_path: Path) -> None:
+def _report_skipped(audience: Audience, members_path: Path | None) -> None:
     if not audience.skipped:
         return
+    source = members_path or "the members store"
     total = sum(audience.skipped.values())
     kinds = ", ".join(f"{count:,} {kind}" for kind, count in sorted(audience.skipped.items()))
-    click.echo(f"Skipped {total:,} row(s) of {members_path}: {kinds}", err=True)
+    click.echo(f"Skipped {total:,} row(s) of {source}: {kinds}", err=True)
     for row in audience.examples:
-        click.echo(f"  {members_path}:{row.line}: {row.email or '(empty)'}: {row.reason}", err=True)
+        click.echo(f"  {source}:{row.line}: {row.email or '(empty)'}: {row.reason}", err=True)
     if total > len(audience.examples):
         click.echo(f"  ... and {total - len(audience.examples):,} more", err=True)
 
@@ -141,7 +154,7 @@ class _ProgressLine:
         click.echo(("\r" + line) if self.tty else line, err=True, nl=final or not self.tty)
 
 
-def _run_send(factory: MessageFactory, members_path: Path, ledger: SendLedger, settings: Settings,
+def _run_send(factory: MessageFactory, members_path: Path | None, ledger: SendLedger, settings: Settings,
               options: SendOptions, audience: Audience, issue_dir: Path) -> SendReport:
     """The send loop with a progress line; the first Ctrl-C stops it after the batches in flight."""
     from ..delivery.backends import get_backend

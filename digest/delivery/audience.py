@@ -1,5 +1,6 @@
-"""Who an issue goes to: the members file without duplicates and suppressed
-addresses, each member with what the ledger knows of them for this send."""
+"""Who an issue goes to: the members store's subscribed members (or, for a one-off
+send, a members file), without duplicates and suppressed addresses, each member with
+what the ledger knows of them for this send."""
 from __future__ import annotations
 
 from collections import Counter
@@ -36,11 +37,19 @@ class Candidate:
         return self.state in FINAL_STATES
 
 
-def select_members(path: str | Path, ledger: SendLedger | None, send_id: int | None = None,
+def member_rows(source: str | Path | None, ledger: SendLedger | None) -> Iterator[Member | SkippedMember]:
+    """A members file's rows, or (``source`` None) the store's subscribed members."""
+    if source is None:
+        return ledger.iter_subscribed() if ledger is not None else iter(())
+    return iter_members(source)
+
+
+def select_members(source: str | Path | None, ledger: SendLedger | None, send_id: int | None = None,
                    block: int = 500) -> Iterator[Candidate | SkippedMember]:
-    """The members file without duplicates and suppressed addresses, each with its
-    ledger state; the ledger is asked a block of members at a time."""
-    for rows in chunks(without_duplicates(iter_members(path)), block):
+    """The members (file, or the store when ``source`` is None) without duplicates and
+    suppressed addresses, each with its ledger state; the ledger is asked a block of
+    members at a time."""
+    for rows in chunks(without_duplicates(member_rows(source, ledger)), block):
         emails = [row.email for row in rows if isinstance(row, Member)]
         suppressed = ledger.suppressed_among(emails) if ledger is not None and emails else set()
         known = ledger.deliveries_among(send_id, emails) if ledger is not None and send_id is not None and emails else {}
@@ -59,11 +68,11 @@ def skip_kind(skipped: SkippedMember) -> str:
     return "suppressed" if skipped.reason == "suppressed" else "invalid"
 
 
-def survey(path: str | Path, ledger: SendLedger | None, issue_slug: str) -> Audience:
-    """Count members to send, already done and skipped, streaming the file once."""
+def survey(source: str | Path | None, ledger: SendLedger | None, issue_slug: str) -> Audience:
+    """Count members to send, already done and skipped, streaming the members once."""
     audience = Audience()
     run = ledger.send_run(issue_slug) if ledger is not None else None
-    for row in select_members(path, ledger, run.id if run is not None else None):
+    for row in select_members(source, ledger, run.id if run is not None else None):
         if isinstance(row, SkippedMember):
             audience.skipped[skip_kind(row)] += 1
             if len(audience.examples) < Audience.EXAMPLES:

@@ -50,7 +50,7 @@ class SendReport:
 
 def send_issue(
     factory: MessageFactory,
-    members_path: str | Path,
+    members_path: str | Path | None,
     ledger: SendLedger,
     make_backend: Callable[[], Backend],
     options: SendOptions,
@@ -59,7 +59,8 @@ def send_issue(
     on_progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
 ) -> SendReport:
-    """Send the issue to every member not yet done; setting ``stop`` ends it after the
+    """Send the issue to every member not yet done (of the members file, or of the store
+    when ``members_path`` is None); setting ``stop`` ends it after the
     batches in flight. Raises DeliveryError (after recording) if the backend fails for good."""
     stop = stop or threading.Event()
     slug = factory.rendered.issue.slug
@@ -136,7 +137,7 @@ def _count(progress: Progress, outcomes: Iterable[Outcome]) -> None:
         progress.remaining = max(0, progress.remaining - 1)
 
 
-def _messages(factory: MessageFactory, members_path: str | Path, ledger: SendLedger, send_id: int) -> Iterator[OutgoingMessage]:
+def _messages(factory: MessageFactory, members_path: str | Path | None, ledger: SendLedger, send_id: int) -> Iterator[OutgoingMessage]:
     """Personalised messages for members not yet done; a member tried before keeps its Message-ID."""
     for row in select_members(members_path, ledger, send_id):
         if isinstance(row, Candidate) and not row.done:
