@@ -128,5 +128,6 @@ class SuppressionList(MemberPrivacy, MemberStore):
                         self.db.execute(statement)
 
     def _has_table(self, name: str) -> bool:
+        # SQLite's catalogue: only SQLite ledgers ever had the old table.
         row = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
         return row is not None
