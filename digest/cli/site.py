@@ -87,7 +87,8 @@ def _serve_command(name: str, summary: str, hidden: bool = False) -> click.Comma
         except OSError as exc:
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         bound_host, bound_port = server.server_address[:2]
-        click.echo(f"Members' pages on http://{bound_host}:{bound_port}/subscribe (Ctrl-C stops it)")
+        subscribe = server.get_app().site.paths.subscribe
+        click.echo(f"Members' pages on http://{bound_host}:{bound_port}{subscribe} (Ctrl-C stops it)")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
