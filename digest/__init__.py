@@ -11,7 +11,8 @@ preview or the web app)::
     sources/     items from elsewhere: fetching with limits, pages and feeds, link checking
     render/      Jinja + MJML + inlining, plain text, per-member slots, MIME; ``build`` writes files
     checks/      the preflight findings ``check`` prints and ``preview`` shows
-    delivery/    the send loop, its audience and batches; backends/ one module per provider
+    delivery/    the send loop, its audience and batches, DKIM signing; backends/ one module per provider
+    doctor/      DNS and SMTP checks of the sending setup (SPF, DKIM, DMARC, BIMI, MX, TLS)
     store/       the ledger database: send runs and deliveries, the members store (statuses are
                  the suppressions), confirmations, export and erasure
     members/     the members file and import/export, tokens, the public web app (sign-up,

@@ -82,6 +82,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "configuration_set": "",
         "timeout": 30.0,
     },
+    "dkim": {"selector": "", "domain": "", "private_key_path": "", "private_key_env": "", "algorithm": ""},
+    "doctor": {"nameservers": [], "timeout": 10.0, "return_path_domain": ""},
     "preview": {"host": "127.0.0.1", "port": 8025},
     "web": {
         "host": "127.0.0.1",

@@ -7,8 +7,10 @@ and keeps its traceback. Each class carries what the user needs to find the faul
     ├── ContentError(path, line)   issue folders, item files, members files
     ├── TemplateError(path, line)  Jinja/MJML templates
     ├── ConfigError                config.toml and DIGEST_* variables
+    │   └── DkimKeyError           the DKIM private key: missing, unreadable, not PKCS#8 PEM
     ├── HeaderError                CR/LF or malformed values bound for a mail header
     ├── FetchError(url)            a page or feed could not be fetched or is not what we expected
+    ├── DoctorError                the DNS checks before a send found records that are wrong
     └── DeliveryError(recipient, reply)  a backend refused or failed
         └── TemporaryDeliveryError(retry_after)  worth retrying later (4xx SMTP, 429/5xx, timeouts)
 """
@@ -47,6 +49,14 @@ class TemplateError(_Located):
 
 class ConfigError(DigestError, ValueError):
     """config.toml or a DIGEST_* override is missing or wrong."""
+
+
+class DkimKeyError(ConfigError):
+    """The DKIM private key named in [dkim] is missing, unreadable or not a PKCS#8 PEM key."""
+
+
+class DoctorError(DigestError):
+    """The sending domain's DNS records are wrong; sending now would land in spam or bounce."""
 
 
 class HeaderError(DigestError, ValueError):

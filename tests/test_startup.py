@@ -13,7 +13,8 @@ from digest.members.bounces import PARSERS
 
 from .conftest import REPO, SEED_ISSUE
 
-HEAVY = ("premailer", "cssutils", "requests", "feedparser", "botocore", "psycopg")
+HEAVY = ("premailer", "cssutils", "requests", "feedparser", "botocore", "psycopg", "dns", "dkim", "cryptography",
+         "publicsuffixlist")
 
 
 def modules_loaded_by(*args: str) -> set[str]:
@@ -29,7 +30,8 @@ def modules_loaded_by(*args: str) -> set[str]:
     return set(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-@pytest.mark.parametrize("args", [["--help"], ["send", "--help"], ["status", "--help"], ["bounces", "import", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["send", "--help"], ["status", "--help"], ["bounces", "import", "--help"],
+                                  ["doctor", "--help"]])
 def test_help_imports_no_heavy_dependency(args):
     assert modules_loaded_by(*args) == set()
 
@@ -49,5 +51,6 @@ def test_bounce_formats_named_in_the_cli_are_exactly_the_parsers():
 
 
 def test_every_command_is_registered():
-    assert sorted(cli.commands) == ["add", "archive", "bounces", "build", "check", "members", "new", "preview", "pull", "send", "serve",
+    assert sorted(cli.commands) == ["add", "archive", "bounces", "build", "check", "doctor", "members", "new", "preview",
+                                    "pull", "send", "serve",
                                     "serve-unsubscribe", "status", "suppress"]

@@ -15,6 +15,7 @@ import click
 
 from ..config import Settings
 from ..errors import DeliveryError, DigestError
+from .deliverability import check_before_send
 from .support import issue_dir_argument, settings_from
 
 if TYPE_CHECKING:
@@ -35,9 +36,10 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="Render and count members; send nothing, record nothing.")
 @click.option("--test", "test_address", metavar="ADDRESS",
               help='Send one message, subject prefixed "[TEST] ", to ADDRESS; not recorded as the send.')
+@click.option("--skip-doctor", is_flag=True, help="Send even if the SPF, DKIM or DMARC checks before the send find errors.")
 @click.pass_context
 def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bool, dry_run: bool,
-         test_address: str | None) -> None:
+         test_address: str | None, skip_doctor: bool) -> None:
     """Send an issue to every subscribed member once; run it again to resume an interrupted send.
 
     Members come from the members store (see digest members), or from --members FILE.
@@ -83,6 +85,7 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
         if audience.to_send == 0:
             click.echo("Nothing to send: every member has been sent this issue.")
             return
+        check_before_send(settings, backend.name, skip_doctor)
         if not yes:
             click.confirm(f"Send {issue.slug} to {audience.to_send:,} member(s) via {backend.describe()}?", abort=True)
         assert ledger is not None

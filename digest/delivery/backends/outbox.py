@@ -13,6 +13,7 @@ from typing import Sequence
 
 from ...errors import DeliveryError
 from ...render.mime import OutgoingMessage
+from ..dkim import signer_for
 from .base import Backend, RecipientResult, Status
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
@@ -26,6 +27,7 @@ class OutboxBackend(Backend):
     def __init__(self, settings):
         super().__init__(settings)
         self.folder = settings.path("outbox")
+        self.sign = signer_for(settings)
 
     def describe(self) -> str:
         return f"outbox ({self.folder})"
@@ -37,7 +39,7 @@ class OutboxBackend(Backend):
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 temporary = target.with_suffix(".eml.tmp")
-                temporary.write_bytes(message.raw)
+                temporary.write_bytes(self.sign(message.raw))
                 os.replace(temporary, target)
             except OSError as exc:
                 raise DeliveryError(f"cannot write to the outbox {target.parent} ({exc.strerror})") from None

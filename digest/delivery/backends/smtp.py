@@ -14,6 +14,7 @@ from typing import Sequence
 
 from ...errors import ConfigError, DeliveryError, TemporaryDeliveryError
 from ...render.mime import OutgoingMessage
+from ..dkim import signer_for
 from .base import Backend, RecipientResult, Status
 
 SECURITY_MODES = ("starttls", "ssl", "none")
@@ -44,6 +45,7 @@ class SmtpBackend(Backend):
         if self.ca_file is not None and not self.ca_file.is_file():
             raise ConfigError(f"[smtp] ca_file {self.ca_file} is not a file")
         self.connection: smtplib.SMTP | None = None
+        self.sign = signer_for(settings)
 
     def describe(self) -> str:
         user = f"{self.username}@" if self.username else ""
@@ -76,7 +78,7 @@ class SmtpBackend(Backend):
     def _send_one(self, connection: smtplib.SMTP, message: OutgoingMessage) -> RecipientResult:
         recipient = message.recipient
         try:
-            connection.sendmail(message.from_email, [recipient], message.raw)
+            connection.sendmail(message.from_email, [recipient], self.sign(message.raw))
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = exc.recipients.get(recipient, (0, b""))
             return self._refused(recipient, code, reply)
