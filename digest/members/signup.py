@@ -60,16 +60,16 @@ def _subscribe(site: Site, request: Request) -> Response:
     with site.ledger() as ledger:
         confirmation = ledger.request_confirmation(address, values["name"], language, interval=site.interval,
                                                    lifetime=site.hours * 3600)
-        if confirmation is not None:
-            url = page_url(site.settings, "confirm", site.sealer.seal(CONFIRM, bytes.fromhex(confirmation.id)))
-            try:
-                site.mailer.send(address, values["name"], language, url)
-            except DigestError as exc:
+    if confirmation is not None:
+        url = page_url(site.settings, "confirm", site.sealer.seal(CONFIRM, bytes.fromhex(confirmation.id)))
+        try:
+            site.mailer.send(address, values["name"], language, url)
+        except DigestError as exc:
+            with site.ledger() as ledger:
                 ledger.cancel_confirmation(confirmation.id)
-                log.error("confirmation email not sent: %s", exc)
-                return site.message(request, language, "unavailable_title",
-                                    site.catalog.strings(language).unavailable_text, "503 Service Unavailable",
-                                    headers=[("Retry-After", "300")])
+            log.error("confirmation email not sent: %s", exc)
+            return site.message(request, language, "unavailable_title", site.catalog.strings(language).unavailable_text,
+                                "503 Service Unavailable", headers=[("Retry-After", "300")])
     return _check_inbox(site, request, language, address)
 
 

@@ -8,11 +8,13 @@ one stylesheet. No page uses JavaScript.
 """
 from __future__ import annotations
 
+import queue
 import re
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ContextManager, Iterator
 from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup
@@ -44,6 +46,26 @@ class Paths:
         return cls(f"{prefix}/subscribe", f"{prefix}/confirm", f"{prefix}/preferences")
 
 
+class LedgerPool:
+    """A few store connections, opened one after another when the app starts and lent to
+    one request at a time. Opening a connection runs the schema statements, which under a
+    burst of sign-ups would contend for SQLite's lock; and writes queue for that lock
+    anyway, so a handful of connections serves any number of request threads."""
+
+    def __init__(self, path: Path, size: int = 4):
+        self._free: queue.LifoQueue[SendLedger] = queue.LifoQueue()
+        for _ in range(size):
+            self._free.put(SendLedger(path))
+
+    @contextmanager
+    def connection(self) -> Iterator[SendLedger]:
+        ledger = self._free.get()
+        try:
+            yield ledger
+        finally:
+            self._free.put(ledger)
+
+
 class Site:
     """Everything a page handler needs; built once per app, shared by its threads."""
 
@@ -57,14 +79,14 @@ class Site:
         self.interval = float(web["confirmation_interval"])
         self.hours = float(web["confirm_hours"])
         self.trust_forwarded = bool(web["trust_forwarded"])
-        self.ledger_path: Path = settings.path("ledger")
+        self.ledgers = LedgerPool(settings.path("ledger"))
         self.paths = Paths.under(settings.newsletter.base_url)
         self.env = make_environment(settings.templates_dir)
         self.env.filters["css"] = lambda value: Markup(_CSS_UNSAFE.sub("", str(value)))
 
-    def ledger(self) -> SendLedger:
-        """A connection for one request (SQLite connections are not shared across threads)."""
-        return SendLedger(self.ledger_path)
+    def ledger(self) -> ContextManager[SendLedger]:
+        """A store connection for the length of a ``with`` block, lent by the pool."""
+        return self.ledgers.connection()
 
     def preferences_path(self, email: str, done: str = "") -> str:
         """The member's preference page as a path on this site (pages link within the site)."""
