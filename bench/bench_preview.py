@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 def copy_project(target: Path) -> Path:
     shutil.copy(REPO / "config.toml", target / "config.toml")
     shutil.copytree(REPO / "templates", target / "templates")
+    shutil.copytree(REPO / "locale", target / "locale")
     shutil.copytree(REPO / "issues" / "2015-10", target / "issues" / "2015-10")
     return target
 

@@ -43,7 +43,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "muted": "#5b6660",
         "logo_url": "",
         "logo_alt": "",
-        "font_stack": "-apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, 'Hiragino Sans', 'Noto Sans JP', sans-serif",
+        # Latin faces first, then Japanese ones per platform: Apple (Hiragino), Windows
+        # (Yu Gothic, Meiryo), Android and Linux (Noto Sans CJK JP / Noto Sans JP).
+        "font_stack": "-apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, 'Hiragino Sans', 'Hiragino Kaku Gothic ProN', "
+                      "'Yu Gothic', YuGothic, Meiryo, 'Noto Sans CJK JP', 'Noto Sans JP', sans-serif",
     },
     "paths": {
         "issues": "issues",
@@ -51,6 +54,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "build": "build",
         "locale": "locale",
     },
+    # fallback: an item with no translation is shown in the issue's default language
+    # ("default", marked with its lang) or left out of that language's edition ("omit").
+    "i18n": {"fallback": "default"},
     "limits": {
         "clip_bytes": 102_000,
         "subject_chars": 78,
@@ -93,7 +99,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "confirm_hours": 72.0,          # a confirmation link works this long, once
         "trust_forwarded": False,       # take the client IP from the last X-Forwarded-For hop (behind a proxy)
     },
-    "feeds": {"urls": []},
+    "feeds": {"urls": [], "max_new": 20},
     "fetch": {"timeout": 10.0, "max_bytes": 2_000_000, "max_redirects": 5},
     "linkcheck": {"timeout": 10.0, "workers": 8},
 }
@@ -160,6 +166,11 @@ class Settings:
     @property
     def issues_dir(self) -> Path:
         return self.path("paths", "issues")
+
+    @property
+    def locale_dir(self) -> Path:
+        """The gettext catalogs: ``<locale>/<lang>/LC_MESSAGES/digest.po``."""
+        return self.path("paths", "locale")
 
     @property
     def build_dir(self) -> Path:

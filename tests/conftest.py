@@ -184,3 +184,39 @@ def settings_with(tmp_path: Path, **overrides):
                "DIGEST_SENDING_BACKOFF": "0.001"}
     environ.update({f"DIGEST_{key.upper()}": str(value) for key, value in overrides.items()})
     return load_settings(REPO / "config.toml", environ=environ)
+
+
+@pytest.fixture
+def website():
+    """The loopback web site of tests/website.py, serving whatever a test adds."""
+    from .website import running_website
+
+    with running_website() as site:
+        yield site
+
+
+@pytest.fixture
+def newsroom(tmp_path, website):
+    """A config.toml whose issues live in tmp_path/issues and whose feeds are on the test server."""
+    from .newsroom import write_config
+
+    return write_config(tmp_path, website)
+
+
+@pytest.fixture
+def issue(tmp_path):
+    """tmp_path/issues/2026-01 with two sections and two items, and comments to keep."""
+    from .newsroom import write_issue
+
+    return write_issue(tmp_path / "issues" / "2026-01")
+
+
+@pytest.fixture
+def two_issues(tmp_path, issue):
+    """A January issue (the previous one) and a February issue to pull into."""
+    from .newsroom import ISSUE_TOML, write_issue
+
+    february = write_issue(tmp_path / "issues" / "2026-02", ISSUE_TOML.replace("2026-01-31", "2026-02-27"))
+    (tmp_path / "issues" / "2025-12").mkdir()
+    (tmp_path / "issues" / "2025-12" / "issue.toml").write_text('date = 2025-12-20\n', encoding="utf-8")
+    return february

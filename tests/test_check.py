@@ -39,6 +39,19 @@ BROKEN_ISSUES = [
     ("image-without-alt", {"one.md": ITEM_HEAD + 'image = "https://example.org/a.png"\n+++\nBody\n'}, "one.md", 3, "no image_alt"),
     ("relative-link", {"one.md": ITEM_HEAD + 'link = "/news/one"\n+++\nBody\n'}, "one.md", 3, "absolute http(s) URL"),
     ("relative-image", {"one.md": ITEM_HEAD + 'image = "img/a.png"\nimage_alt = "A"\n+++\nBody\n'}, "one.md", 3, "image must be an absolute URL"),
+    ("issue-date-impossible", {"issue.toml": MINIMAL_ISSUE_TOML.replace("2026-01-31", "2026-13-01")}, "issue.toml", 2,
+     "invalid TOML: date = 2026-13-01 is not a date: month must be in 1..12; write YYYY-MM-DD"),
+    ("item-date-one-digit-month", {"one.md": ITEM_HEAD + "date = 2026-1-5\n+++\nBody\n"}, "one.md", 3,
+     "write the month and the day with two digits, 2026-01-05"),
+    ("issue-unclosed-quote", {"issue.toml": MINIMAL_ISSUE_TOML.replace('"Test subject"', '"Test subject')}, "issue.toml", 3,
+     'the text of subject has no closing ": add it at the end of the line'),
+    ("item-unquoted-link", {"one.md": ITEM_HEAD + "link = https://example.org/one\n+++\nBody\n"}, "one.md", 3,
+     'text must be quoted: link = "https://example.org/one"'),
+    ("item-key-twice", {"one.md": ITEM_HEAD + 'title = "Again"\n+++\nBody\n'}, "one.md", 3, "title is set twice (first on line 2): keep one"),
+    ("issue-colon-for-equals", {"issue.toml": MINIMAL_ISSUE_TOML.replace("subject = ", "subject: ")}, "issue.toml", 3,
+     "write key = value (TOML uses '=', not ':')"),
+    ("item-listed-twice-on-its-own-line", {"issue.toml": MINIMAL_ISSUE_TOML.replace('["one.md"]', '[\n    "one.md",\n    "one.md",\n]')},
+     "issue.toml", 10, "listed twice (first on line 9)"),
 ]
 
 
@@ -105,3 +118,10 @@ def test_build_of_broken_issue_is_one_line_on_stderr_and_exit_1(make_issue, tmp_
     assert proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [f"Error: {folder / 'one.md'}:1: front matter opened on line 1 is never closed with +++"]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("broken", ["+++\ntitle = \"x\ndate = 2026-13-01\n+++\nBody\n", "+++\ntitle = \"x\"\nBody\n"])
+def test_a_listed_item_that_fails_to_load_is_not_also_called_unlisted(make_issue, settings, broken):
+    findings = check_issue(make_issue({"one.md": broken}), settings)
+    assert [f.severity for f in findings] == ["error"]
+    assert not any("not listed" in f.message for f in findings)

@@ -6,6 +6,7 @@ import email.policy
 import subprocess
 import sys
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -19,14 +20,17 @@ def run_digest(*args: str, cwd=REPO, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "digest", *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
 
 
-def test_build_writes_the_four_files_and_reports_size(tmp_path):
+def test_build_writes_the_four_files_per_language_and_reports_size(tmp_path):
     out = tmp_path / "out"
     proc = run_digest("build", str(SEED_ISSUE), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     names = {"email.html", "email.txt", "email.eml", "index.html"}
-    assert {p.name for p in out.iterdir()} == names
-    assert [line.rsplit("/", 1)[-1] for line in proc.stdout.splitlines()[:4]] == ["email.html", "email.txt", "email.eml", "index.html"]
+    assert {p.name for p in out.iterdir()} == names | {"ja"}
+    assert {p.name for p in (out / "ja").iterdir()} == names
+    written = [line.split(str(out) + "/", 1)[-1] for line in proc.stdout.splitlines()[:8]]
+    assert written == ["email.html", "email.txt", "email.eml", "index.html", "ja/email.html", "ja/email.txt", "ja/email.eml", "ja/index.html"]
     assert "HTML size:" in proc.stdout and "bytes" in proc.stdout
+    assert proc.stdout.splitlines()[-1] == "Preview: digest preview, then open http://127.0.0.1:8025/issues/2015-10/"
     msg = email.message_from_bytes((out / "email.eml").read_bytes(), policy=email.policy.default)
     assert msg["To"].addresses[0].addr_spec == "member@example.org"
     text = msg.get_body(("plain",)).get_content()
@@ -54,6 +58,13 @@ def test_every_command_has_help_with_an_example(command):
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.output or cli.commands[command].__class__.__name__ == "Group"
+
+
+@pytest.mark.parametrize("group,command", [(name, sub) for name, group in sorted(cli.commands.items())
+                                            if isinstance(group, click.Group) for sub in sorted(group.commands)])
+def test_every_subcommand_has_help_with_an_example(group, command):
+    result = CliRunner().invoke(cli, [group, command, "--help"])
+    assert result.exit_code == 0 and "Example:" in result.output
 
 
 def test_missing_issue_folder_is_one_line_error():

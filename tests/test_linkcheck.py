@@ -2,7 +2,8 @@
 names the file and line of each broken one."""
 from __future__ import annotations
 
-import pytest
+import time
+
 from click.testing import CliRunner
 
 from digest.checks.preflight import check_issue
@@ -10,13 +11,6 @@ from digest.cli import cli
 from digest.config import load_settings
 
 from .conftest import MINIMAL_ISSUE_TOML, REPO
-from .website import running_website
-
-
-@pytest.fixture
-def website():
-    with running_website() as site:
-        yield site
 
 
 FAST = {"DIGEST_LINKCHECK_TIMEOUT": "0.3"}
@@ -79,4 +73,23 @@ def test_check_links_cli_exits_1_and_prints_path_and_line(make_issue, website):
     assert f"{folder / 'one.md'}:3: error: link {website.url('/nowhere')} is broken: HTTP 404" in result.output
     healthy = make_issue({"one.md": item(website.url("/ok"))}, name="healthy")
     ok = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "check", str(healthy), "--links"], env=FAST)
-    assert ok.exit_code == 0 and ok.output.strip() == f"{healthy}: ok"
+    assert ok.exit_code == 0 and ok.stdout.strip() == f"{healthy}: ok"
+
+
+def test_check_links_reports_progress_as_each_link_answers(make_issue, website):
+    folder = links_issue(make_issue, website)
+    result = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "check", str(folder), "--links"], env=FAST)
+    progress = [line for line in result.stderr.splitlines() if line.startswith("links:")]
+    assert progress == [f"links: {done} of 7 checked" for done in range(1, 8)]
+
+
+def test_check_links_stops_at_the_total_timeout_while_headers_drip(make_issue, website):
+    website.add("/header-drip", body=b"late", header_drip=0.05)  # ~15 s of headers
+    website.add_page("/ok", "<p>fine</p>")
+    folder = make_issue({"one.md": item(website.url("/header-drip"), image=website.url("/ok"))})
+    settings = load_settings(REPO / "config.toml", environ={"DIGEST_LINKCHECK_TIMEOUT": "1"})
+    started = time.monotonic()
+    findings = check_issue(folder, settings, links=True)
+    assert time.monotonic() - started < 1 + 3.0  # the total per link, plus a margin for a busy machine
+    broken = [(f.line, f.message) for f in findings if "broken" in f.message]
+    assert broken == [(3, f"link {website.url('/header-drip')} is broken: no answer within 1 s")]

@@ -63,7 +63,7 @@ def test_required_headers_are_present(factory):
     assert msg["To"].addresses[0].addr_spec == "aiko@example.org"
     assert msg["From"].addresses[0].addr_spec == "news@iclei-japan.example.org"
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert re.fullmatch(r"<https://[^>]+token=[A-Za-z0-9_-]+>, <mailto:[^>]+>", str(msg["List-Unsubscribe"]))
+    assert re.fullmatch(r"<https://[^>]+token=[A-Za-z0-9_-]+&lang=en>, <mailto:[^>]+>", str(msg["List-Unsubscribe"]))
 
 
 def test_japanese_subject_round_trips_through_rfc2047(factory):

@@ -36,6 +36,7 @@ def project(tmp_path, seed_copy) -> Path:
     shutil.copy(REPO / "config.toml", tmp_path / "config.toml")
     shutil.copy(REPO / "members.example.csv", tmp_path / "members.example.csv")
     shutil.copytree(REPO / "templates", tmp_path / "templates")
+    shutil.copytree(REPO / "locale", tmp_path / "locale")
     return tmp_path
 
 
@@ -96,7 +97,7 @@ def test_index_lists_the_seed_issue_with_title_item_count_and_check_status(repo_
     row = re.search(r'<a href="/issues/2015-10/">2015-10</a>.*?</tr>', response.text, re.S).group(0)
     assert "ICLEI Japan News" in row and "2015-10-30" in row
     assert "9 items" in row
-    assert "0 error(s), 0 warning(s)" in row
+    assert "0 error(s), 9 warning(s)" in row, "each of the 9 items is not translated into Japanese"
 
 
 def test_issue_page_shows_subject_headers_text_part_size_and_check_findings(project, served):
@@ -109,10 +110,10 @@ def test_issue_page_shows_subject_headers_text_part_size_and_check_findings(proj
     assert headers["To"] == "Sample Member <member@example.org>"
     assert headers["Subject"] == "ICLEI Japan News, October 2015 | イクレイ日本ニュース"
     assert headers["Preheader"].startswith("A JCM brochure")
-    assert re.fullmatch(r"<https://news\.iclei-japan\.example\.org/unsubscribe\?list=.+&token=[\w-]+>, <mailto:unsubscribe@.+>", headers["List-Unsubscribe"])
-    assert "Dear Sample Member," in re.search(r'<pre class="text" id="text">(.*?)</pre>', text, re.S).group(1)
+    assert re.fullmatch(r"<https://news\.iclei-japan\.example\.org/unsubscribe\?list=.+&token=[\w-]+&lang=en>, <mailto:unsubscribe@.+>", headers["List-Unsubscribe"])
+    assert "Dear Sample Member," in re.search(r'<pre class="text" id="text"[^>]*>(.*?)</pre>', text, re.S).group(1)
     assert re.search(r"HTML size: [\d,]+ bytes,\s+\d+% of Gmail's 102,000-byte clip limit", text)
-    assert "Check: 1 error(s), 1 warning(s)" in text
+    assert "Check: 1 error(s), 10 warning(s)" in text, "the draft, and 9 items not translated into Japanese"
     assert re.search(rf"error: <code>\S+/{SLUG}/{CAFE_ITEM}:2</code> image must be an https URL", text)
     assert re.search(rf"warning: <code>\S+/{SLUG}/{CAFE_ITEM}:4</code> item is still a draft", text)
     assert re.search(r"Built in \d+ ms", text)
@@ -129,10 +130,11 @@ def test_email_frames_serve_the_personalised_html_and_dark_mode_declares_a_dark_
     assert get(served, f"/issues/{SLUG}/email.txt").text.startswith("ICLEI Japan News\n")
 
 
-def test_member_option_personalises_for_that_member_from_the_members_file(project, start):
+def test_member_option_personalises_for_that_member_in_their_language_from_the_members_file(project, start):
     server = start(load_settings(project / "config.toml", environ={}), member="AIKO.tanaka@example.org")
-    assert "Dear Aiko Tanaka," in get(server, f"/issues/{SLUG}/email.html").text
+    assert "Aiko Tanaka 様" in get(server, f"/issues/{SLUG}/email.html").text, "Aiko's language column says ja"
     assert "To</th><td>Aiko Tanaka &lt;aiko.tanaka@example.org&gt;" in get(server, f"/issues/{SLUG}/").text
+    assert "Dear Aiko Tanaka," in get(server, f"/issues/{SLUG}/en/email.html").text
 
 
 def test_unknown_member_is_an_error_naming_the_members_file(settings):
@@ -161,7 +163,7 @@ def test_a_broken_item_shows_its_file_and_line_in_the_page_and_fixing_it_brings_
     assert get(served, f"/issues/{SLUG}/email.txt").status_code == 503
     index = page_text(get(served, "/"))
     assert re.search(rf'<td colspan="3" class="error">\S+/{CAFE_ITEM}:3: unknown key', index)
-    assert "1 error(s), 0 warning(s)" in index
+    assert "1 error(s), 9 warning(s)" in index
     item.write_text(original, encoding="utf-8")
     page = get(served, f"/issues/{SLUG}/").text
     assert 'id="render-error"' not in page and 'id="desktop"' in page

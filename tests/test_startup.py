@@ -31,7 +31,7 @@ def modules_loaded_by(*args: str) -> set[str]:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["send", "--help"], ["status", "--help"], ["bounces", "import", "--help"],
-                                  ["doctor", "--help"]])
+                                  ["doctor", "--help"], ["item", "mv", "--help"], ["section", "rename", "--help"]])
 def test_help_imports_no_heavy_dependency(args):
     assert modules_loaded_by(*args) == set()
 
@@ -51,6 +51,6 @@ def test_bounce_formats_named_in_the_cli_are_exactly_the_parsers():
 
 
 def test_every_command_is_registered():
-    assert sorted(cli.commands) == ["add", "archive", "bounces", "build", "check", "doctor", "members", "new", "preview",
-                                    "pull", "send", "serve",
-                                    "serve-unsubscribe", "status", "suppress"]
+    assert sorted(cli.commands) == ["add", "archive", "bounces", "build", "check", "doctor", "item", "members", "new",
+                                    "preview", "pull", "section", "send", "serve", "serve-unsubscribe", "status",
+                                    "suppress"]

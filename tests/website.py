@@ -25,6 +25,7 @@ class Route:
     head_status: int | None = None
     stream_bytes: int = 0  # after ``body``, send this many filler bytes without a Content-Length
     drip: float = 0.0  # send ``body`` one byte at a time, this many seconds apart
+    header_drip: float = 0.0  # send the status line and headers one byte at a time, this many seconds apart
 
 
 @dataclass
@@ -69,6 +70,9 @@ class Website:
                 site.seen.append(Seen(self.command, self.path, dict(self.headers)))
                 route = site.routes.get(self.path.split("?")[0], Route(404, b"not found", "text/plain"))
                 time.sleep(route.delay)
+                if route.header_drip:
+                    self._drip_headers(route, head)
+                    return
                 status = route.head_status if head and route.head_status else route.status
                 self.send_response(status)
                 self.send_header("Content-Type", route.content_type)
@@ -96,6 +100,21 @@ class Website:
                         time.sleep(route.drip)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
+
+            def _drip_headers(self, route: Route, head: bool) -> None:
+                """A server that never finishes its headers in any reasonable time."""
+                raw = (f"HTTP/1.1 {route.status} OK\r\nContent-Type: {route.content_type}\r\n"
+                       f"X-Padding: {'p' * 200}\r\nContent-Length: {len(route.body)}\r\n\r\n").encode("ascii")
+                self.close_connection = True
+                try:
+                    for index in range(len(raw)):
+                        self.wfile.write(raw[index:index + 1])
+                        self.wfile.flush()
+                        time.sleep(route.header_drip)
+                    if not head:
+                        self.wfile.write(route.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def _stream(self, route: Route) -> None:
                 try:

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .support import issue_dir_argument, settings_from
+from .support import LinkProgress, issue_dir_argument, settings_from
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 
 @click.command()
@@ -19,7 +23,7 @@ from .support import issue_dir_argument, settings_from
               help="Folder to write into (default: build/<slug>/).")
 @click.pass_context
 def build(ctx: click.Context, issue_dir: Path, out_dir: Path | None) -> None:
-    """Render an issue to email.html, email.txt, email.eml and index.html.
+    """Render an issue to email.html, email.txt, email.eml and index.html (per language).
 
     Example:
 
@@ -28,12 +32,13 @@ def build(ctx: click.Context, issue_dir: Path, out_dir: Path | None) -> None:
     from ..render.build import build_issue
 
     result = build_issue(issue_dir, settings_from(ctx), out_dir)
-    for kind in ("html", "text", "eml", "web"):
-        click.echo(str(result.files[kind]))
+    for path in result.files.values():
+        click.echo(str(path))
     size = f"HTML size: {result.html_bytes:,} bytes ({result.html_bytes / result.clip_bytes:.0%} of Gmail's {result.clip_bytes:,}-byte clip limit)"
     click.echo(size)
     if result.over_clip_limit:
         click.echo("warning: Gmail will clip this email; shorten it or split the issue", err=True)
+    click.echo(_preview_line(settings_from(ctx), result.issue.slug))
 
 
 @click.command()
@@ -49,7 +54,7 @@ def check(ctx: click.Context, issue_dir: Path, links: bool) -> None:
     """
     from ..checks.preflight import check_issue
 
-    findings = check_issue(issue_dir, settings_from(ctx), links=links)
+    findings = check_issue(issue_dir, settings_from(ctx), links=links, progress=LinkProgress() if links else None)
     for finding in findings:
         click.echo(str(finding), err=True)
     errors = sum(f.severity == "error" for f in findings)
@@ -64,7 +69,8 @@ def check(ctx: click.Context, issue_dir: Path, links: bool) -> None:
 @click.command()
 @click.argument("slug")
 @click.option("--title", help="Issue title (default: the newsletter's name).")
-@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]), help="Issue date, YYYY-MM-DD (default: today).")
+@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Issue date, YYYY-MM-DD (default: the last day of the month a YYYY-MM name names, else today).")
 @click.pass_context
 def new(ctx: click.Context, slug: str, title: str | None, date: dt.datetime | None) -> None:
     """Start a new issue folder under the issues folder, with an example item; never overwrites.
@@ -73,46 +79,79 @@ def new(ctx: click.Context, slug: str, title: str | None, date: dt.datetime | No
 
         digest new 2026-01 --title "January news" --date 2026-01-30
     """
-    from ..content.scaffold import new_issue
+    from ..content.scaffold import month_end, new_issue
 
-    folder = new_issue(settings_from(ctx), slug, title, date.date() if date else None)
+    chosen = date.date() if date else month_end(slug)
+    folder = new_issue(settings_from(ctx), slug, title, chosen or dt.date.today())
     click.echo(str(folder))
+    if date is None:
+        dated = f"{chosen.isoformat()} (the last day of its month)" if chosen else f"{dt.date.today().isoformat()} (today)"
+        click.echo(f"dated {dated}; --date or date = in issue.toml sets another", err=True)
 
 
 @click.command()
 @issue_dir_argument
 @click.argument("url")
-@click.option("--section", help="Section title to add to (created if missing; default: the last section).")
+@click.option("--section", help="Title of the section to add to (default: the last section).")
+@click.option("--new-section", is_flag=True, help="Create the --section at the end if the issue has none by that title.")
+@click.option("--force", is_flag=True, help="Add the page even if an item of the issue already links to it.")
 @click.pass_context
-def add(ctx: click.Context, issue_dir: Path, url: str, section: str | None) -> None:
+def add(ctx: click.Context, issue_dir: Path, url: str, section: str | None, new_section: bool, force: bool) -> None:
     """Make an item from a web page's title, description and image, and list it in issue.toml.
+
+    ISSUE is the issue's folder or just its name (2026-01).
 
     Example:
 
-        digest add issues/2026-01 https://example.org/news --section Cities
+        digest add 2026-01 https://example.org/news --section Cities
     """
     from ..sources.compose import add_page
 
-    path = add_page(issue_dir, url, settings_from(ctx), section)
-    click.echo(str(path))
+    _needs_section(section, new_section)
+    written = add_page(issue_dir, url, settings_from(ctx), section, new_section, force)
+    click.echo(str(written.path))
+    item = written.item
+    click.echo(f"  title:   {item.title or item.link}")
+    click.echo(f"  section: {written.section}{' (new)' if written.new_section else ''}")
+    click.echo(f"  image:   {item.image}" if item.image else "  image:   none (the page names no og:image)")
+    if item.image and not item.image_alt:
+        click.echo(f"warning: {written.path}: the page gives no text for its image (og:image:alt); write image_alt, "
+                   "or delete the image lines: check reports an error until then", err=True)
 
 
 @click.command()
 @issue_dir_argument
-@click.option("--section", help="Section title to add to (created if missing; default: the last section).")
+@click.option("--section", help="Title of the section for every draft (default: the feed's section in [feeds], else the last).")
+@click.option("--new-section", is_flag=True, help="Create the --section at the end if the issue has none by that title.")
 @click.pass_context
-def pull(ctx: click.Context, issue_dir: Path, section: str | None) -> None:
+def pull(ctx: click.Context, issue_dir: Path, section: str | None, new_section: bool) -> None:
     """Add draft items for feed entries published since the previous issue ([feeds] urls).
+
+    At most [feeds] max_new entries a feed, the newest. ISSUE is the issue's folder or
+    just its name.
 
     Example:
 
-        digest pull issues/2026-01
+        digest pull 2026-01
     """
     from ..sources.compose import pull_feeds
 
-    result = pull_feeds(issue_dir, settings_from(ctx), section)
-    for path in result.created:
-        click.echo(str(path))
+    _needs_section(section, new_section)
+    result = pull_feeds(issue_dir, settings_from(ctx), section, new_section)
+    for written in result.created:
+        click.echo(f"{written.path}  {written.item.title or written.item.link}  [{written.section}{', new' if written.new_section else ''}]")
     since = f"since {result.since.isoformat()}" if result.since else "(no earlier issue: all entries)"
     skipped = f"skipped {result.already_listed} already in the issue, {result.too_old} older, {result.undated} undated"
-    click.echo(f"{len(result.created)} draft item(s) from {result.feeds} feed(s) {since}; {skipped}", err=True)
+    capped = f"; left out {result.left_out} older over [feeds] max_new = {result.max_new} a feed" if result.left_out else ""
+    click.echo(f"{len(result.created)} draft item(s) from {result.feeds} feed(s) {since}; {skipped}{capped}", err=True)
+
+
+def _needs_section(section: str | None, new_section: bool) -> None:
+    if new_section and section is None:
+        raise click.UsageError("--new-section needs --section TITLE")
+
+
+def _preview_line(settings: Settings, slug: str) -> str:
+    """How to see the issue in the preview server (which serves the issues folder)."""
+    table = settings.table("preview")
+    return f"Preview: digest preview, then open http://{table['host']}:{table['port']}/issues/{slug}/"

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..delivery.backends import Backend
     from ..delivery.batches import SendOptions
     from ..delivery.send import Progress, SendReport
-    from ..render.mime import MessageFactory
+    from ..render.mime import MessageFactories
     from ..store.ledger import SendLedger
 
 
@@ -55,8 +55,8 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
     from ..delivery.backends import get_backend
     from ..delivery.batches import SendOptions
     from ..members.tokens import unsubscribe_secret
-    from ..render import render_issue
-    from ..render.mime import MessageFactory
+    from ..render.issue import render_editions
+    from ..render.mime import MessageFactories
     from ..store.ledger import SendLedger
 
     settings = settings_from(ctx)
@@ -75,7 +75,7 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
         if members_path is None and audience.to_send == 0 and audience.done == 0:
             raise DigestError("the members store has no subscribed members: add them with `digest members import FILE` "
                               "(or the sign-up page), or send to a file with --members FILE")
-        factory = MessageFactory(render_issue(issue, settings), settings, secret)
+        factory = MessageFactories(render_editions(issue, settings), settings, secret)
         _report_skipped(audience, members_path)
         click.echo(f"Issue {issue.slug} ({factory.subject}): {audience.to_send:,} member(s) to send, "
                    f"{audience.done:,} already done, via {backend.describe()}")
@@ -97,27 +97,30 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
 
 
 def _send_test(settings: Settings, issue, backend: Backend, secret: str, members_path: Path | None, address: str) -> None:
-    """One message to ``address``, with the member's own fields when it is a member."""
+    """One message to ``address``, with the member's own fields when it is a member (of the
+    store, else of the ``[members] path`` file; of FILE with ``--members``)."""
     from ..addresses import normalise_address
     from ..errors import ContentError
     from ..members.file import Member, find_member
-    from ..render import render_issue
-    from ..render.mime import MessageFactory
+    from ..render.issue import render_editions
+    from ..render.mime import MessageFactories
     from ..store.ledger import SendLedger
 
     address = normalise_address(address)
-    member = Member(email=address)
-    if members_path is not None:
-        try:
-            member = find_member(members_path, address)
-        except ContentError:
-            pass
-    elif settings.path("ledger").is_file():
+    member = None
+    if members_path is None and settings.path("ledger").is_file():
         with SendLedger(settings.path("ledger")) as ledger:
             stored = ledger.member(address)
-        member = stored.as_member() if stored is not None else member
-    factory = MessageFactory(render_issue(issue, settings), settings, secret, subject=f"[TEST] {issue.subject}")
-    message = factory.personalise(member.email, member.name, member.fields)
+        member = stored.as_member() if stored is not None else None
+    members_file = members_path or settings.path("members")
+    if member is None and (members_path is not None or members_file.is_file()):
+        try:
+            member = find_member(members_file, address)
+        except ContentError:
+            pass
+    member = member or Member(email=address)
+    factory = MessageFactories(render_editions(issue, settings), settings, secret, subject_prefix="[TEST] ")
+    message = factory.personalise(member.email, member.name, member.fields, language=member.language)
     with backend:
         result = backend.send_batch([message])[0]
     if not result.status.delivered:
@@ -157,7 +160,7 @@ class _ProgressLine:
         click.echo(("\r" + line) if self.tty else line, err=True, nl=final or not self.tty)
 
 
-def _run_send(factory: MessageFactory, members_path: Path | None, ledger: SendLedger, settings: Settings,
+def _run_send(factory: MessageFactories, members_path: Path | None, ledger: SendLedger, settings: Settings,
               options: SendOptions, audience: Audience, issue_dir: Path) -> SendReport:
     """The send loop with a progress line; the first Ctrl-C stops it after the batches in flight."""
     from ..delivery.backends import get_backend

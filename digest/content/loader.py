@@ -1,7 +1,9 @@
 """The reader that builds the content model (Issue, Section, Item) from files.
 
 An issue is a folder: ``issue.toml`` lists the sections and their item files in order;
-each item is Markdown with ``+++``-fenced TOML front matter. Every problem is reported
+each item is Markdown with ``+++``-fenced TOML front matter. An issue in several
+languages also has text per language and item translations (``translations.py``
+reads those). Every problem is reported
 with the file and line, so an editor can jump straight to it. The reader either raises
 on the first error (build) or collects every finding (check).
 """
@@ -9,38 +11,27 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ContentError
 from .model import Finding, Issue, Item, Section
+from .reading import FRONT_MATTER_FENCE, Reporter as _Reporter, as_date as _as_date, key_lines_of as _key_lines
+from .reading import line_containing as _line_containing, parse_toml as _parse_toml, read_front_matter
+from .reading import read_text as _read_text, table_key_lines, typed_getter as _typed_getter
+from .tomlscan import items_array, section_spans
+from .translations import (ISSUE_TEXT_KEYS, SECTION_TEXT_KEYS, language_key_hint, read_language_text, read_languages,
+                           translation_stem, with_translations)
 
 ISSUE_FILE = "issue.toml"
-FRONT_MATTER_FENCE = "+++"
+__all__ = ["FRONT_MATTER_FENCE", "ISSUE_FILE", "load_issue", "load_item"]
 
-ISSUE_KEYS = {"title", "date", "subject", "preheader", "intro", "draft", "sections"}
+ISSUE_KEYS = {"title", "date", "subject", "preheader", "intro", "draft", "sections", "languages"}
 ISSUE_REQUIRED = ("title", "date", "subject", "sections")
 SECTION_KEYS = {"title", "intro", "items"}
 ITEM_KEYS = {"title", "link", "image", "image_alt", "date", "tags", "draft"}
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.md$")
-
-
-class _Reporter:
-    """Raises on the first error, or collects findings when asked to keep going."""
-
-    def __init__(self, findings: list[Finding] | None):
-        self.findings = findings
-
-    def error(self, message: str, path: Path, line: int | None = None) -> None:
-        if self.findings is None:
-            raise ContentError(message, path, line)
-        self.findings.append(Finding("error", message, path, line))
-
-    def warning(self, message: str, path: Path, line: int | None = None) -> None:
-        if self.findings is not None:
-            self.findings.append(Finding("warning", message, path, line))
 
 
 def load_issue(folder: str | Path, findings: list[Finding] | None = None) -> Issue:
@@ -55,9 +46,12 @@ def load_issue(folder: str | Path, findings: list[Finding] | None = None) -> Iss
     data = _parse_toml(text, issue_path, first_line=1)
     lines = _key_lines(text)
 
+    languages = read_languages(data, issue_path, lines.get("languages"), report)
     for key in data:
-        if key not in ISSUE_KEYS:
-            report.error(f"unknown key {key!r} (allowed: {', '.join(sorted(ISSUE_KEYS))})", issue_path, lines.get(key))
+        if key not in ISSUE_KEYS and key not in languages[1:]:
+            hint = language_key_hint(key, languages)
+            report.error(f"unknown key {key!r} (allowed: {', '.join(sorted(ISSUE_KEYS))}{hint})", issue_path,
+                         lines.get(key) or table_key_lines(text, key).get(""))
     for key in ISSUE_REQUIRED:
         if key not in data:
             report.error(f"missing required key {key!r}", issue_path, 1)
@@ -69,6 +63,7 @@ def load_issue(folder: str | Path, findings: list[Finding] | None = None) -> Iss
         if key in data and not value.strip():
             report.error(f"{key} is empty", issue_path, lines.get(key))
     date = _as_date(data.get("date"), issue_path, lines.get("date"), report) if "date" in data else dt.date(1970, 1, 1)
+    translation_lines = {language: table_key_lines(text, language) for language in languages[1:]}
     issue = Issue(
         slug=folder.resolve().name,
         path=folder,
@@ -78,27 +73,34 @@ def load_issue(folder: str | Path, findings: list[Finding] | None = None) -> Iss
         preheader=get("preheader", str, ""),
         intro=get("intro", str, ""),
         draft=get("draft", bool, False),
-        sections=_load_sections(folder, data.get("sections", []), issue_path, text, report),
+        sections=_load_sections(folder, data.get("sections", []), issue_path, text, report, languages),
         lines=lines,
+        languages=languages,
+        language=languages[0] if languages else "",
+        translations=read_language_text(data, languages, ISSUE_TEXT_KEYS, issue_path, translation_lines, report),
+        translation_lines=translation_lines,
     )
-    _report_unlisted_items(folder, issue, report)
+    _report_unlisted_items(folder, issue, _listed_names(data.get("sections", [])), report)
     return issue
 
 
-def _load_sections(folder: Path, raw: Any, issue_path: Path, text: str, report: _Reporter) -> tuple[Section, ...]:
+def _load_sections(folder: Path, raw: Any, issue_path: Path, text: str, report: _Reporter,
+                   languages: tuple[str, ...]) -> tuple[Section, ...]:
     if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
         report.error("sections must be an array of tables ([[sections]])", issue_path, _key_lines(text).get("sections"))
         return ()
     if not raw:
         report.error("the issue has no sections", issue_path, 1)
     section_lines = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip() == "[[sections]]"]
+    name_lines = _name_lines(text, len(raw), issue_path)
     seen: dict[str, int] = {}
     sections = []
     for index, entry in enumerate(raw):
         line = section_lines[index] if index < len(section_lines) else None
         for key in entry:
-            if key not in SECTION_KEYS:
-                report.error(f"unknown key {key!r} in section {index + 1} (allowed: {', '.join(sorted(SECTION_KEYS))})", issue_path, line)
+            if key not in SECTION_KEYS and key not in languages[1:]:
+                hint = language_key_hint(key, languages)
+                report.error(f"unknown key {key!r} in section {index + 1} (allowed: {', '.join(sorted(SECTION_KEYS))}{hint})", issue_path, line)
         names = entry.get("items", [])
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             report.error(f"items of section {index + 1} must be a list of file names", issue_path, line)
@@ -106,8 +108,8 @@ def _load_sections(folder: Path, raw: Any, issue_path: Path, text: str, report: 
         if not names:
             report.error(f"section {index + 1} lists no items", issue_path, line)
         items = []
-        for name in names:
-            item_line = _line_containing(text, f'"{name}"') or line
+        for position, name in enumerate(names):
+            item_line = _at(name_lines, index, position) or _line_containing(text, f'"{name}"') or line
             if not _SAFE_NAME.match(name):
                 report.error(f"item {name!r} must be a file name in this folder ending in .md", issue_path, item_line)
                 continue
@@ -121,46 +123,60 @@ def _load_sections(folder: Path, raw: Any, issue_path: Path, text: str, report: 
                 continue
             item = load_item(item_path, report.findings)
             if item is not None:
-                items.append(item)
+                items.append(with_translations(item, languages, ITEM_KEYS, report))
         title = entry.get("title", "")
         if not isinstance(title, str):
             report.error(f"title of section {index + 1} must be a string", issue_path, line)
             title = ""
-        sections.append(Section(title=title, items=tuple(items), intro=str(entry.get("intro", ""))))
+        own = read_language_text(entry, languages, SECTION_TEXT_KEYS, issue_path, {lang: {"": line or 1} for lang in languages}, report,
+                                 where=f" of section {index + 1}")
+        sections.append(Section(title=title, items=tuple(items), intro=str(entry.get("intro", "")), translations=own))
     return tuple(sections)
 
 
-def _report_unlisted_items(folder: Path, issue: Issue, report: _Reporter) -> None:
-    listed = {item.path.name for item in issue.items}
+def _listed_names(raw: Any) -> set[str]:
+    """Every name issue.toml lists, whether or not its file loaded."""
+    sections = raw if isinstance(raw, list) else []
+    return {n for s in sections if isinstance(s, dict) and isinstance(s.get("items"), list) for n in s["items"] if isinstance(n, str)}
+
+
+def _name_lines(text: str, count: int, path: Path) -> list[list[int]]:
+    """The line of each name in each section's items array, where the scanner can tell."""
+    try:
+        spans = section_spans(text.replace("\r\n", "\n"), count, path)
+        arrays = [items_array(text.replace("\r\n", "\n"), span, path) for span in spans]
+    except ContentError:
+        return []
+    return [[e.line for e in array.elements] if array else [] for array in arrays]
+
+
+def _at(lines: list[list[int]], section: int, position: int) -> int | None:
+    return lines[section][position] if section < len(lines) and position < len(lines[section]) else None
+
+
+def _report_unlisted_items(folder: Path, issue: Issue, listed: set[str], report: _Reporter) -> None:
+    """Item files no section lists; ``listed`` holds every listed name, loaded or not, so an
+    item that failed to load (already reported) and its translations are not called unlisted."""
+    translated = {t.path.name for item in issue.items for t in item.translations.values()}
     for path in sorted(folder.glob("*.md")):
-        if path.name not in listed and path.name.lower() != "readme.md":
+        if path.name in listed or path.name in translated or path.name.lower() == "readme.md":
+            continue
+        stem = translation_stem(path.name)
+        if stem is not None and f"{stem[0]}.md" in listed:
+            if stem[1] not in issue.languages:
+                report.warning(f"translation into {stem[1]!r}, which is not in this issue's languages "
+                               f"({', '.join(issue.languages) or 'none listed'})", path, 1)
+        else:
             report.warning("item file is not listed in any section of issue.toml", path, 1)
 
 
 def load_item(path: Path, findings: list[Finding] | None = None) -> Item | None:
     """Read one item file: ``+++`` TOML front matter, then a Markdown body."""
     report = _Reporter(findings)
-    try:
-        text = _read_text(path)
-    except ContentError as exc:
-        report.error(exc.message, path, exc.line)
+    front = read_front_matter(path, report)
+    if front is None:
         return None
-    lines = text.splitlines()
-    if not lines or lines[0].strip() != FRONT_MATTER_FENCE:
-        report.error(f"item must start with a {FRONT_MATTER_FENCE} line opening its TOML front matter", path, 1)
-        return None
-    try:
-        close = next(i for i in range(1, len(lines)) if lines[i].strip() == FRONT_MATTER_FENCE)
-    except StopIteration:
-        report.error(f"front matter opened on line 1 is never closed with {FRONT_MATTER_FENCE}", path, 1)
-        return None
-    front = "\n".join(lines[1:close])
-    try:
-        data = _parse_toml(front, path, first_line=2)
-    except ContentError as exc:
-        report.error(exc.message, path, exc.line)
-        return None
-    key_lines = {k: v + 1 for k, v in _key_lines(front).items()}
+    data, key_lines = front.data, front.lines
     for key in data:
         if key not in ITEM_KEYS:
             report.error(f"unknown key {key!r} (allowed: {', '.join(sorted(ITEM_KEYS))})", path, key_lines.get(key))
@@ -172,8 +188,7 @@ def load_item(path: Path, findings: list[Finding] | None = None) -> Item | None:
     if not all(isinstance(t, str) for t in tags):
         report.error("tags must be a list of strings", path, key_lines.get("tags"))
         tags = []
-    body = "\n".join(lines[close + 1:]).strip("\n")
-    key_lines["body"] = close + 2
+    body = front.body
     return Item(
         slug=path.stem,
         path=path,
@@ -187,73 +202,3 @@ def load_item(path: Path, findings: list[Finding] | None = None) -> Item | None:
         draft=get("draft", bool, False),
         lines=key_lines,
     )
-
-
-def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ContentError("file not found", path) from None
-    except OSError as exc:
-        raise ContentError(f"cannot read ({exc.strerror})", path) from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ContentError("not valid UTF-8", path, line) from None
-
-
-def _parse_toml(text: str, path: Path, first_line: int) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        line = int(match.group(1)) + first_line - 1 if match else first_line
-        reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
-        raise ContentError(f"invalid TOML: {reason}", path, line) from None
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    """Line numbers of top-level ``key = ...`` assignments, for error messages."""
-    found: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.lstrip().startswith("["):
-            break
-        match = re.match(r"\s*([A-Za-z0-9_-]+)\s*=", line)
-        if match:
-            found.setdefault(match.group(1), number)
-    found.setdefault("sections", _line_containing(text, "[[sections]]") or 1)
-    return found
-
-
-def _line_containing(text: str, needle: str) -> int | None:
-    index = text.find(needle)
-    return text.count("\n", 0, index) + 1 if index >= 0 else None
-
-
-def _typed_getter(data: dict[str, Any], path: Path, lines: dict[str, int], report: _Reporter) -> Callable[[str, type, Any], Any]:
-    def get(key: str, kind: type, default: Any) -> Any:
-        value = data.get(key, default)
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            report.error(f"{key} must be a {_TYPE_NAMES.get(kind, kind.__name__)}", path, lines.get(key))
-            return default
-        return value
-
-    return get
-
-
-_TYPE_NAMES = {str: "string", bool: "boolean (true or false)", list: "list"}
-
-
-def _as_date(value: Any, path: Path, line: int | None, report: _Reporter) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    report.error(f"date must be a date like 2015-10-30, got {value!r}", path, line)
-    return dt.date(1970, 1, 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator, Mapping
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Item:
     tags: tuple[str, ...] = ()
     draft: bool = False
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    language: str = ""  # what its title and body are written in; "" = the issue's default
+    translations: Mapping[str, "Item"] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class Section:
     title: str
     items: tuple[Item, ...]
     intro: str = ""
+    # language -> {"title": ..., "intro": ...}: the section's text in the other languages
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,21 @@ class Issue:
     intro: str = ""
     draft: bool = False
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    # The languages the issue is written for, default first; () = the newsletter's one.
+    languages: tuple[str, ...] = ()
+    language: str = ""  # the language of this object's text; "" = the default
+    # language -> {"title", "subject", "preheader", "intro"}: issue-level text per language
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False, repr=False)
+    # language -> {key: line} in issue.toml, for findings about translated text
+    translation_lines: Mapping[str, Mapping[str, int]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def items(self) -> tuple[Item, ...]:
         return tuple(item for section in self.sections for item in section.items)
+
+    def items_with_translations(self) -> Iterator[tuple[Item, Item]]:
+        """(item, translation) pairs, every item first paired with itself."""
+        for item in self.items:
+            yield item, item
+            for translation in item.translations.values():
+                yield item, translation

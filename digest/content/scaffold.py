@@ -1,11 +1,13 @@
-"""``digest new``: a fresh issue folder that already passes ``digest check``, so an
-editor starts from something that builds and replaces it piece by piece.
+"""``digest new``: a fresh issue folder whose only finding in ``digest check`` is its
+example item, so an editor starts from something that builds and cannot be sent
+until the example is replaced or removed.
 
 The folder is written under a temporary name and renamed into place, so a failure
 leaves no half-made issue, and an existing folder is never touched.
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import os
 import re
@@ -20,12 +22,16 @@ from ..errors import ContentError, DigestError
 from .tomledit import toml_string
 
 EXAMPLE_ITEM = "example-item.md"
+EXAMPLE_TITLE = "An example item: replace it"
+EXAMPLE_BODY = "Write two or three sentences in Markdown about the linked page."
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_MONTH_SLUG = re.compile(r"^(\d{4})-(\d{2})(?![0-9])")
 
 _ISSUE_TOML = """\
 # {title}, {month}. Sections list their item files in the order they appear.
-# `digest add {folder} URL` and `digest pull {folder}` append to the last section
-# (or to --section NAME) and keep these comments.
+# `digest add {slug} URL` and `digest pull {slug}` append to the last section (or to
+# --section NAME); `digest item mv|rm|undraft` and `digest section rename` rearrange.
+# Every command keeps these comments.
 title = {title_toml}
 date = {date}
 subject = {subject_toml}
@@ -38,13 +44,13 @@ items = [
 ]
 """
 
-_EXAMPLE_ITEM = """\
+_EXAMPLE_ITEM = f"""\
 +++
-title = "An example item: replace it"
+title = "{EXAMPLE_TITLE}"
 link = "https://example.org/"
 +++
-Write two or three sentences in Markdown about the linked page. Delete this file and
-its line in issue.toml once the issue has real items.
+{EXAMPLE_BODY} `digest check` reports this
+item as an error until you rewrite it or remove it (`digest item rm ISSUE {EXAMPLE_ITEM}`).
 """
 
 
@@ -56,14 +62,14 @@ def new_issue(settings: Settings, slug: str, title: str | None = None, date: dt.
     check_header_value("--title", title)
     if not title:
         raise DigestError("--title must not be empty")
-    date = date or dt.date.today()
+    date = date or month_end(slug) or dt.date.today()
     folder = settings.issues_dir / slug
     if folder.exists():
         raise ContentError("already exists; not overwriting it", folder)
     month = f"{date:%B %Y}"
     files = {
         ISSUE_FILE: _ISSUE_TOML.format(
-            title=title, month=month, folder=_display(folder, settings),
+            title=title, month=month, slug=slug,
             title_toml=toml_string(title), date=date.isoformat(),
             subject_toml=toml_string(f"{title}, {month}"), example=EXAMPLE_ITEM,
         ),
@@ -73,11 +79,14 @@ def new_issue(settings: Settings, slug: str, title: str | None = None, date: dt.
     return folder
 
 
-def _display(folder: Path, settings: Settings) -> str:
-    try:
-        return str(folder.relative_to(settings.root))
-    except ValueError:
-        return str(folder)
+def month_end(slug: str) -> dt.date | None:
+    """The last day of the month a ``YYYY-MM`` slug names (an issue is dated when it
+    goes out, at the end of its month), or None for any other slug."""
+    match = _MONTH_SLUG.match(slug)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
 def _write_folder(folder: Path, files: dict[str, str]) -> None:

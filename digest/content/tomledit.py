@@ -1,24 +1,28 @@
-"""Appending item file names to issue.toml by editing its text, never re-serialising.
+"""Editing issue.toml (and item front matter) as text, never re-serialising.
 
 tomllib cannot write, and a round trip through any TOML writer would drop the editor's
-comments and layout. So we find the ``items = [...]`` array of the right
-``[[sections]]`` table with a small scanner that knows TOML strings and comments,
-insert the new names in the array's own style, and re-parse the result to prove that
-exactly those names were added before anything is written.
+comments and layout. So each edit changes only the characters it must, at places the
+scanner in ``tomlscan.py`` found: a name added to or removed from an ``items = [...]``
+array in that array's own style, a section's title replaced, a ``draft = true`` line
+dropped. Every edit re-parses its result and proves that exactly the intended change
+was made before anything is written; what it cannot prove it refuses.
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import tomllib
 from pathlib import Path
+from typing import Any, Callable
 
 from ..errors import ContentError
+from .files import create_exclusive, write_atomic
+from .tomlerrors import explain
+from .tomlscan import Array, items_array, key_value, section_spans, string_end
 
-_SECTION_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*sections[ \t]*\]\][ \t]*(#.*)?$", re.MULTILINE)
-_ITEMS_KEY = re.compile(r"^[ \t]*items[ \t]*=[ \t]*\[", re.MULTILINE)
-_ANY_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
+__all__ = ["append_items", "create_exclusive", "insert_items", "remove_item", "remove_key", "retitle_section",
+           "section_items", "section_titles", "toml_string", "write_atomic"]
+
+_REFUSAL = "could not {} without changing anything else; edit issue.toml by hand"
 
 
 def toml_string(value: str) -> str:
@@ -38,124 +42,196 @@ def toml_string(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def section_titles(text: str, path: Path) -> list[str]:
-    """Titles of the issue's sections, in order."""
+def parse(text: str, path: Path, first_line: int = 1) -> dict[str, Any]:
+    """The TOML data, or a ContentError in plain words at the offending line (counting
+    the first line of ``text`` as ``first_line``)."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ContentError(f"invalid TOML: {exc}", path) from None
-    sections = data.get("sections", [])
+        message, line = explain(exc, text, first_line)
+        raise ContentError(message, path, line) from None
+
+
+def _sections(text: str, path: Path) -> list[dict[str, Any]]:
+    sections = parse(text, path).get("sections", [])
     if not isinstance(sections, list) or not all(isinstance(s, dict) for s in sections):
         raise ContentError("sections must be an array of tables ([[sections]])", path)
-    return [str(s.get("title", "")) for s in sections]
+    return sections
 
 
+def section_titles(text: str, path: Path) -> list[str]:
+    """Titles of the issue's sections, in order."""
+    return [str(s.get("title", "")) for s in _sections(text, path)]
+
+
+def section_items(text: str, path: Path) -> list[list[str]]:
+    """The item file names of each section, in order."""
+    return [[str(n) for n in s.get("items", [])] if isinstance(s.get("items", []), list) else [] for s in _sections(text, path)]
+
+
+def _crlf_safe(edit: Callable[..., str]) -> Callable[..., str]:
+    """Edit CRLF text as LF and give it back with its CRLF line endings."""
+    def wrapper(text: str, *args: Any) -> str:
+        if "\r\n" in text:
+            return edit(text.replace("\r\n", "\n"), *args).replace("\n", "\r\n")
+        return edit(text, *args)
+
+    wrapper.__doc__ = edit.__doc__
+    return wrapper
+
+
+@_crlf_safe
 def append_items(text: str, section: str | None, names: list[str], path: Path) -> str:
     """``text`` with ``names`` appended to the items of the section titled ``section``
-    (default: the last section; a new section at the end if no section has that title).
-    CRLF line endings are kept."""
-    if "\r\n" in text:
-        return append_items(text.replace("\r\n", "\n"), section, names, path).replace("\n", "\r\n")
+    (default: the last section; a new section at the end if no section has that title)."""
     titles = section_titles(text, path)
     if section is None:
         if not titles:
             raise ContentError("issue.toml has no [[sections]]; name one with --section", path)
-        index = len(titles) - 1
-    elif section in titles:
-        index = titles.index(section)
+        return insert_items(text, len(titles) - 1, names, None, path)
+    if section in titles:
+        return insert_items(text, titles.index(section), names, None, path)
+    new_text = _new_section(text, section, names)
+    expected = parse(text, path)
+    expected.setdefault("sections", []).append({"title": section, "items": list(names)})
+    return _proved(new_text, expected, "add the section", path)
+
+
+@_crlf_safe
+def insert_items(text: str, index: int, names: list[str], position: int | None, path: Path,
+                 comments: dict[str, str] | None = None) -> str:
+    """``names`` inserted into section ``index``'s items before the item at ``position``
+    (0-based; None: at the end). ``comments`` gives a name the comment to carry on its
+    line; where the array is written on one line, the comment goes on a line above it."""
+    comments = {n: c for n, c in (comments or {}).items() if c and n in names}
+    expected = parse(text, path)
+    items = expected["sections"][index].setdefault("items", [])
+    at = len(items) if position is None else max(0, min(position, len(items)))
+    items[at:at] = names
+    span = section_spans(text, len(expected["sections"]), path)[index]
+    array = items_array(text, span, path)
+    inline = array is not None and array.multiline and (at == len(array.elements) or array.elements[at].own_line)
+    notes = "" if inline else "".join(f"# {n}: {comments[n].lstrip('#').strip()}\n" for n in names if n in comments)
+    if array is None:
+        new_text = text[:span[0]] + "\n" + notes + "items = [" + ", ".join(toml_string(n) for n in names) + "]" + text[span[0]:]
     else:
-        index = None
-    new_text = _insert_into_section(text, index, names, path) if index is not None else _new_section(text, section or "", names)
-    _verify(text, new_text, len(titles) if index is None else index, section or "", names, path)
-    return new_text
+        new_text = (_insert_before if at < len(array.elements) else _append)(text, array, at, names, comments)
+        if notes:
+            line_start = new_text.rfind("\n", 0, array.open) + 1
+            new_text = new_text[:line_start] + notes + new_text[line_start:]
+    return _proved(new_text, expected, "add to the items array", path)
 
 
-def _insert_into_section(text: str, index: int, names: list[str], path: Path) -> str:
-    headers = list(_SECTION_HEADER.finditer(text))
-    if len(headers) != len(section_titles(text, path)):
-        raise ContentError("can only add to sections written as [[sections]] tables", path)
-    start = headers[index].end()
-    following = _ANY_HEADER.search(text, start + 1)
-    end = following.start() if following else len(text)
-    match = _ITEMS_KEY.search(text, start, end)
+@_crlf_safe
+def remove_item(text: str, index: int, name: str, path: Path) -> str:
+    """``text`` without ``name`` in section ``index``'s items; a name alone on its line
+    goes with that line, its comment included."""
+    expected = parse(text, path)
+    items = expected["sections"][index].get("items", [])
+    array = items_array(text, section_spans(text, len(expected["sections"]), path)[index], path)
+    if array is None or name not in items:
+        raise ContentError(f"{name} is not listed in section {index + 1}", path)
+    at = items.index(name)
+    items.pop(at)
+    element = array.elements[at]
+    if element.own_line and array.multiline:
+        new_text = text[:element.line_start] + text[element.line_end:]
+    else:
+        following = array.elements[at + 1] if at + 1 < len(array.elements) else None
+        previous = array.elements[at - 1] if at > 0 else None
+        start, end = ((element.start, following.start) if following else
+                      (previous.end, element.end) if previous else
+                      (element.start, _after_comma(text, element.end)))
+        if "#" in text[start:end].replace(text[element.start:element.end], ""):
+            raise ContentError(_REFUSAL.format(f"remove {name}"), path)
+        new_text = text[:start] + text[end:]
+    return _proved(new_text, expected, f"remove {name}", path)
+
+
+def item_comment(text: str, index: int, name: str, path: Path) -> str:
+    """The comment on the line of ``name`` in section ``index`` (when it has its own line)."""
+    sections = _sections(text, path)
+    array = items_array(text.replace("\r\n", "\n"), section_spans(text.replace("\r\n", "\n"), len(sections), path)[index], path)
+    items = [str(n) for n in sections[index].get("items", [])]
+    if array is None or name not in items:
+        return ""
+    return array.elements[items.index(name)].comment
+
+
+@_crlf_safe
+def retitle_section(text: str, index: int, title: str, path: Path) -> str:
+    """``text`` with section ``index`` titled ``title`` (the rest of its line kept)."""
+    expected = parse(text, path)
+    expected["sections"][index]["title"] = title
+    span = section_spans(text, len(expected["sections"]), path)[index]
+    match = key_value(text, span, "title")
     if match is None:
-        return text[:start] + "\nitems = [" + ", ".join(toml_string(n) for n in names) + "]" + text[start:]
-    open_pos = match.end() - 1
-    last_value_end, comma_after, close_pos = _scan_array(text, open_pos, path)
-    indent = _element_indent(text, open_pos, close_pos)
+        new_text = text[:span[0]] + f"\ntitle = {toml_string(title)}" + text[span[0]:]
+    elif text[match.end():match.end() + 1] in "\"'":
+        end = string_end(text, match.end(), path)
+        new_text = text[:match.end()] + toml_string(title) + text[end:]
+    else:
+        raise ContentError(_REFUSAL.format("rename the section"), path)
+    return _proved(new_text, expected, "rename the section", path)
+
+
+@_crlf_safe
+def remove_key(text: str, key: str, path: Path) -> str:
+    """TOML ``text`` (an item's front matter) without the line assigning top-level ``key``."""
+    expected = parse(text, path)
+    expected.pop(key, None)
+    match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=[^\n]*(\n|\Z)", text, re.MULTILINE)
+    if match is None:
+        raise ContentError(f"no {key} line to remove", path)
+    return _proved(text[:match.start()] + text[match.end():], expected, f"remove the {key} line", path)
+
+
+def _insert_before(text: str, array: Array, at: int, names: list[str], comments: dict[str, str]) -> str:
+    element = array.elements[at]
+    if array.multiline and element.own_line:
+        indent = text[element.line_start:element.start]
+        lines = "".join(f"{indent}{toml_string(n)},{_comment(comments, n)}\n" for n in names)
+        return text[:element.line_start] + lines + text[element.line_start:]
+    return text[:element.start] + "".join(f"{toml_string(n)}, " for n in names) + text[element.start:]
+
+
+def _append(text: str, array: Array, at: int, names: list[str], comments: dict[str, str]) -> str:
     quoted = [toml_string(n) for n in names]
-    if last_value_end is None:
-        if indent is None:
+    open_pos, close_pos = array.open, array.close
+    last = array.elements[-1] if array.elements else None
+    comma_after = last is not None and text[last.end:close_pos].lstrip(" \t").startswith(",")
+    if not array.multiline:
+        if last is None:
             return text[:open_pos + 1] + ", ".join(quoted) + text[close_pos:]
-    elif indent is None:
         if comma_after:
             return text[:close_pos].rstrip(" \t") + " " + ", ".join(quoted) + "," + text[close_pos:]
-        return text[:last_value_end] + ", " + ", ".join(quoted) + text[last_value_end:]
-    elif not comma_after:
-        text = text[:last_value_end] + "," + text[last_value_end:]
+        return text[:last.end] + ", " + ", ".join(quoted) + text[last.end:]
+    indent = _indent(text, array)
+    if last is not None and not comma_after:
+        text = text[:last.end] + "," + text[last.end:]
         close_pos += 1
-    lines = "".join(f"{indent}{q},\n" for q in quoted)
+    lines = "".join(f"{indent}{q},{_comment(comments, n)}\n" for q, n in zip(quoted, names))
     line_start = text.rfind("\n", 0, close_pos) + 1
     if text[line_start:close_pos].strip():
         return text[:close_pos].rstrip(" \t") + "\n" + lines + text[close_pos:]
     return text[:line_start] + lines + text[line_start:]
 
 
-def _scan_array(text: str, open_pos: int, path: Path) -> tuple[int | None, bool, int]:
-    """From the ``[`` at ``open_pos``: end of the last value, whether a comma follows it,
-    and the position of the matching ``]``. Knows strings, comments and nesting."""
-    depth = 0
-    last_value_end: int | None = None
-    comma_after = False
-    i = open_pos
-    while i < len(text):
-        ch = text[i]
-        if ch == "#":
-            i = text.find("\n", i)
-            if i < 0:
-                break
-            continue
-        if ch in "\"'":
-            i = _string_end(text, i, path)
-            if depth == 1:
-                last_value_end, comma_after = i, False
-            continue
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-            if depth == 0:
-                return last_value_end, comma_after, i
-        elif ch == "," and depth == 1:
-            comma_after = True
-        i += 1
-    raise ContentError("items array is never closed with ]", path)
-
-
-def _string_end(text: str, start: int, path: Path) -> int:
-    quote = text[start]
-    if text.startswith(quote * 3, start):
-        end = text.find(quote * 3, start + 3)
-        if end < 0:
-            raise ContentError("unterminated string in issue.toml", path)
-        return end + 3
-    i = start + 1
-    while i < len(text) and text[i] != quote and text[i] != "\n":
-        i += 2 if quote == '"' and text[i] == "\\" else 1
-    if i >= len(text) or text[i] != quote:
-        raise ContentError("unterminated string in issue.toml", path)
-    return i + 1
-
-
-def _element_indent(text: str, open_pos: int, close_pos: int) -> str | None:
-    """The indentation of a multi-line array's elements, or None for a one-line array."""
-    body = text[open_pos + 1:close_pos]
-    if "\n" not in body:
-        return None
-    for line in body.split("\n")[1:]:
+def _indent(text: str, array: Array) -> str:
+    """The indentation of a multi-line array's elements ("    " when it has none)."""
+    for line in text[array.open + 1:array.close].split("\n")[1:]:
         if line.strip() and not line.strip().startswith(("#", "]")):
             return line[: len(line) - len(line.lstrip())]
     return "    "
+
+
+def _comment(comments: dict[str, str], name: str) -> str:
+    return f"  {comments[name]}" if comments.get(name) else ""
+
+
+def _after_comma(text: str, end: int) -> int:
+    match = re.match(r"[ \t]*,[ \t]*", text[end:])
+    return end + match.end() if match else end
 
 
 def _new_section(text: str, title: str, names: list[str]) -> str:
@@ -164,56 +240,11 @@ def _new_section(text: str, title: str, names: list[str]) -> str:
     return f"{text}{separator}[[sections]]\ntitle = {toml_string(title)}\nitems = [\n{items}]\n"
 
 
-def _verify(old: str, new: str, index: int, title: str, names: list[str], path: Path) -> None:
-    """Refuse to write unless the edit added exactly ``names`` to section ``index``."""
-    expected = tomllib.loads(old)
-    sections = expected.setdefault("sections", [])
-    if index == len(sections):
-        sections.append({"title": title, "items": []})
-    sections[index]["items"] = [*sections[index].get("items", []), *names]
-    if _loads_or_none(new) != expected:
-        raise ContentError("could not add to the items array without changing anything else; add the item by hand", path)
-
-
-def _loads_or_none(text: str) -> dict | None:
+def _proved(new_text: str, expected: dict[str, Any], what: str, path: Path) -> str:
+    """``new_text`` if it parses to exactly ``expected``; else a refusal."""
     try:
-        return tomllib.loads(text)
+        if tomllib.loads(new_text) == expected:
+            return new_text
     except tomllib.TOMLDecodeError:
-        return None
-
-
-def _write_temporary(path: Path, text: str, mode: int) -> str:
-    """Write ``text`` to a synced temporary file beside ``path``; return its name."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, mode)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return temporary
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and ``os.replace``: all or nothing."""
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    temporary = _write_temporary(path, text, mode)
-    try:
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def create_exclusive(path: Path, text: str) -> None:
-    """Write a new file completely, or not at all; never replace an existing one."""
-    temporary = _write_temporary(path, text, 0o644)
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        raise ContentError("already exists; not overwriting it", path) from None
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+        pass
+    raise ContentError(_REFUSAL.format(what), path)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from ..members.file import chunks
-from ..render.mime import MessageFactory, OutgoingMessage
+from ..render.mime import MessageFactories, MessageFactory, OutgoingMessage
 from ..store.ledger import DEFERRED, FAILED, SENDING, Outcome, SendLedger
 from .audience import Candidate, select_members
 from .backends.base import Backend, Status
@@ -49,7 +49,7 @@ class SendReport:
 
 
 def send_issue(
-    factory: MessageFactory,
+    factory: MessageFactory | MessageFactories,
     members_path: str | Path | None,
     ledger: SendLedger,
     make_backend: Callable[[], Backend],
@@ -137,12 +137,12 @@ def _count(progress: Progress, outcomes: Iterable[Outcome]) -> None:
         progress.remaining = max(0, progress.remaining - 1)
 
 
-def _messages(factory: MessageFactory, members_path: str | Path | None, ledger: SendLedger, send_id: int) -> Iterator[OutgoingMessage]:
+def _messages(factory: MessageFactory | MessageFactories, members_path: str | Path | None, ledger: SendLedger, send_id: int) -> Iterator[OutgoingMessage]:
     """Personalised messages for members not yet done; a member tried before keeps its Message-ID."""
     for row in select_members(members_path, ledger, send_id):
         if isinstance(row, Candidate) and not row.done:
             previous_id = row.message_id if row.state in (SENDING, DEFERRED) and row.message_id else None
             member = row.member
-            yield factory.personalise(member.email, member.name, member.fields, message_id=previous_id)
+            yield factory.personalise(member.email, member.name, member.fields, message_id=previous_id, language=member.language)
 
 

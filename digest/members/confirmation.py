@@ -17,7 +17,7 @@ from ..errors import DeliveryError
 from ..render.email import compile_mjml, inline_css
 from ..render.issue import UNSUBSCRIBE_FIELD, RenderedIssue, build_environment
 from ..render.mime import MessageFactory
-from ..render.slots import MemberSlots, Slot, SlotTable, SlotText
+from ..render.slots import MemberSlots, Slot, SlotTable
 from ..render.templates import render_template
 from .catalog import Catalog
 
@@ -79,5 +79,5 @@ def render_confirmation(settings: Settings, catalog: Catalog, language: str, hou
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in text.splitlines())).strip("\n") + "\n"
     issue = Issue(slug=SLUG, path=settings.templates_dir / MJML_TEMPLATE, title=subject, date=dt.date.today(),
                   subject=subject, sections=())
-    return RenderedIssue(issue=issue, subject=subject, html=SlotText.parse(html), text=SlotText.parse(text),
-                         slots=tuple(table.slots), web_url="")
+    return RenderedIssue(issue=issue, subject=subject, html=table.split(html), text=table.split(text),
+                         slots=tuple(table.slots), web_url="", language=strings.language)

@@ -7,6 +7,10 @@ page's own form, which posts the same field. The address goes into the ledger's
 suppression list, fsynced, before the answer (200, no redirect). A link whose HMAC
 token does not match, or names another list, gets 400 and changes nothing.
 
+Pages speak the member's language: the ``lang`` the email's link carries (the
+edition they were sent), else the browser's Accept-Language, else the newsletter's;
+the strings come from the same catalogs as the email's.
+
 ``app`` loads settings from config.toml and the environment on its first request;
 ``make_app(settings)`` builds one directly and refuses to start without the secret.
 """
@@ -23,6 +27,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ..addresses import is_valid_address
 from ..config import Settings, load_settings
+from ..i18n import catalog_languages, match_language, negotiate, translations
 from ..store.ledger import SendLedger
 from .tokens import list_id_for, unsubscribe_secret, verify_token
 
@@ -51,45 +56,58 @@ class UnsubscribeApp:
         self.ledger_path = settings.path("ledger")
         base = settings.newsletter.unsubscribe_url or f"{settings.newsletter.base_url.rstrip('/')}/unsubscribe"
         self.path = urlsplit(base).path.rstrip("/") or "/"
+        self.languages = tuple(dict.fromkeys([settings.newsletter.language, *catalog_languages(settings.locale_dir)]))
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).rstrip("/") or "/"
+        language = self.language(environ)
+        _ = translations(self.settings.locale_dir, language).gettext
+
+        def respond(status: str, title: str, text: str, extra: list[tuple[str, str]] | None = None, form: str = "") -> Iterable[bytes]:
+            return self._page(start_response, status, title, text, extra, form, language)
+
         if path != self.path:
-            return self._page(start_response, "404 Not Found", "Not found", "There is nothing at this address.")
+            return respond("404 Not Found", _("Not found"), _("There is nothing at this address."))
         method = environ.get("REQUEST_METHOD", "GET")
         if method == "GET":
-            return self._confirm(environ, start_response)
+            return self._confirm(environ, respond, _)
         if method == "POST":
-            return self._unsubscribe(environ, start_response)
-        return self._page(start_response, "405 Method Not Allowed", "Not allowed", "Use the link in the email.",
-                          [("Allow", "GET, POST")])
+            return self._unsubscribe(environ, respond, _)
+        return respond("405 Method Not Allowed", _("Not allowed"), _("Use the link in the email."), [("Allow", "GET, POST")])
 
-    def _confirm(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def language(self, environ: dict[str, Any]) -> str:
+        """The link's ``lang``, else the browser's preference, else the newsletter's language."""
+        named = match_language(_query(environ).get("lang", ""), self.languages, "")
+        return named or negotiate(environ.get("HTTP_ACCEPT_LANGUAGE", ""), self.languages) or self.languages[0]
+
+    def _confirm(self, environ: dict[str, Any], respond: Callable[..., Iterable[bytes]], _: Callable[[str], str]) -> Iterable[bytes]:
         fields = _query(environ)
         if not self._valid(fields):
-            return self._invalid(start_response)
+            return self._invalid(respond, _)
         address = fields["email"]
         hidden = "".join(
             f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
             for name, value in (("list", fields["list"]), ("email", address), ("token", fields["token"]), (ONE_CLICK_FIELD, ONE_CLICK_VALUE))
         )
         # No action attribute: the form posts back to this very URL, query string and all.
-        form = f'<form method="post">{hidden}<button type="submit">Unsubscribe</button></form>'
-        text = f"Stop sending {html.escape(self.settings.newsletter.name)} to <strong>{html.escape(address)}</strong>?"
-        return self._page(start_response, "200 OK", "Unsubscribe", text, body_extra=form)
+        form = f'<form method="post">{hidden}<button type="submit">{html.escape(_("Unsubscribe"))}</button></form>'
+        text = html.escape(_("Stop sending %(newsletter)s to %(address)s?")) % {
+            "newsletter": html.escape(self.settings.newsletter.name), "address": f"<strong>{html.escape(address)}</strong>"}
+        return respond("200 OK", _("Unsubscribe"), text, form=form)
 
-    def _unsubscribe(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def _unsubscribe(self, environ: dict[str, Any], respond: Callable[..., Iterable[bytes]], _: Callable[[str], str]) -> Iterable[bytes]:
         try:
             form = _form(environ)
         except ValueError as exc:
-            return self._page(start_response, "400 Bad Request", "Bad request", html.escape(str(exc)))
+            return respond("400 Bad Request", _("Bad request"), html.escape(str(exc)))
         fields = {**_query(environ), **{k: v for k, v in form.items() if k in ("list", "email", "token")}}
         if form.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE or not self._valid(fields):
-            return self._invalid(start_response)
+            return self._invalid(respond, _)
         with SendLedger(self.ledger_path) as ledger:
             ledger.suppress(fields["email"], "unsubscribe", "web")
-        text = f"<strong>{html.escape(fields['email'])}</strong> will get no more email from {html.escape(self.settings.newsletter.name)}."
-        return self._page(start_response, "200 OK", "You are unsubscribed", text)
+        text = html.escape(_("%(address)s will get no more email from %(newsletter)s.")) % {
+            "address": f"<strong>{html.escape(fields['email'])}</strong>", "newsletter": html.escape(self.settings.newsletter.name)}
+        return respond("200 OK", _("You are unsubscribed"), text)
 
     def _valid(self, fields: dict[str, str]) -> bool:
         address = fields.get("email", "")
@@ -99,22 +117,24 @@ class UnsubscribeApp:
             and verify_token(self.secret, self.list_id, address, fields.get("token", ""))
         )
 
-    def _invalid(self, start_response: StartResponse) -> Iterable[bytes]:
-        return self._page(start_response, "400 Bad Request", "Link not valid",
-                          "This unsubscribe link is incomplete or was changed. Please use the link from the email as it is.")
+    def _invalid(self, respond: Callable[..., Iterable[bytes]], _: Callable[[str], str]) -> Iterable[bytes]:
+        return respond("400 Bad Request", _("Link not valid"),
+                       html.escape(_("This unsubscribe link is incomplete or was changed. Please use the link from the email as it is.")))
 
     def _page(self, start_response: StartResponse, status: str, title: str, text: str,
-              extra_headers: list[tuple[str, str]] | None = None, body_extra: str = "") -> Iterable[bytes]:
+              extra_headers: list[tuple[str, str]] | None = None, body_extra: str = "", language: str = "") -> Iterable[bytes]:
         theme = self.settings.theme
+        language = language or self.settings.newsletter.language
         body = (
-            f'<!doctype html><html lang="{html.escape(self.settings.newsletter.language)}"><head><meta charset="utf-8">'
+            f'<!doctype html><html lang="{html.escape(language)}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(title)}</title></head>"
             f'<body style="margin:0;background:{html.escape(theme.background)};color:{html.escape(theme.text)};font-family:{html.escape(theme.font_stack)}">'
             f'<main style="max-width:480px;margin:48px auto;padding:24px;background:{html.escape(theme.card)}">'
             f"<h1>{html.escape(title)}</h1><p>{text}</p>{body_extra}</main></body></html>"
         ).encode("utf-8")
-        start_response(status, [*HEADERS, ("Content-Length", str(len(body))), *(extra_headers or [])])
+        start_response(status, [*HEADERS, ("Content-Language", language), ("Vary", "Accept-Language"),
+                                ("Content-Length", str(len(body))), *(extra_headers or [])])
         return [body]
 
 

@@ -2,7 +2,8 @@
 
 It serves only pages it renders: a path is split into segments and an issue is
 addressed by a slug that must equal the name of an existing issue folder, so no part
-of a URL ever becomes a filesystem path. Pages poll ``.../version`` and reload when it
+of a URL ever becomes a filesystem path; a language segment (``/issues/2015-10/ja/``)
+must name one of the issue's editions. Pages poll ``.../version`` and reload when it
 changes (polling rather than server-sent events: no long-lived connections, so each
 request thread ends at once and shutdown is immediate).
 """
@@ -19,7 +20,8 @@ from urllib.parse import quote, unquote, urlsplit
 import jinja2
 
 from ..config import Settings
-from .state import IssuePreview, PreviewState
+from ..i18n import is_language_tag
+from .state import EditionPreview, IssuePreview, PreviewState
 
 POLL_MILLISECONDS = 400
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "[::1]", "::1"}
@@ -53,11 +55,11 @@ class PreviewApp:
     def __init__(self, state: PreviewState):
         self.state = state
         self.pages = page_environment()
-        self.issue_routes: dict[str, Callable[[IssuePreview], Response]] = {
+        self.issue_routes: dict[str, Callable[[IssuePreview, EditionPreview | None], Response]] = {
             "": self.issue_page,
-            "email.html": lambda p: self.email(p, p.html),
-            "email-dark.html": lambda p: self.email(p, p.dark_html),
-            "email.txt": lambda p: self.email(p, p.text, "text/plain; charset=utf-8"),
+            "email.html": lambda p, e: self.email(p, e and e.html),
+            "email-dark.html": lambda p, e: self.email(p, e and e.dark_html),
+            "email.txt": lambda p, e: self.email(p, e and e.text, "text/plain; charset=utf-8"),
         }
 
     def respond(self, raw_path: str) -> Response:
@@ -69,12 +71,17 @@ class PreviewApp:
             return self.index()
         if segments == ["version"]:
             return self.text(self.state.version())
-        if len(segments) in (2, 3) and segments[0] == "issues" and segments[1] in self.state.slugs():
-            slug, rest = segments[1], (segments[2] if len(segments) == 3 else "")
-            if rest == "version":
+        if len(segments) in (2, 3, 4) and segments[0] == "issues" and segments[1] in self.state.slugs():
+            slug, rest = segments[1], segments[2:] or [""]
+            if rest == ["version"]:
                 return self.text(self.state.version(slug))
-            if rest in self.issue_routes:
-                return self.issue_routes[rest](self.state.preview(slug))
+            language = rest[0] if len(rest) == 2 else None
+            if rest[-1] in self.issue_routes and (language is None or is_language_tag(language)):
+                preview = self.state.preview(slug)
+                edition = preview.edition(language)
+                if language is not None and edition is None and preview.error is None:
+                    return self.not_found()
+                return self.issue_routes[rest[-1]](preview, edition)
         return self.not_found()
 
     def index(self) -> Response:
@@ -82,12 +89,13 @@ class PreviewApp:
         previews = [self.state.preview(slug) for slug in self.state.slugs()]
         return self.render("index.html", version=version, version_url="/version", previews=previews)
 
-    def issue_page(self, preview: IssuePreview) -> Response:
-        return self.render("issue.html", version=preview.version, version_url=f"/issues/{quote(preview.slug, safe='')}/version", p=preview)
+    def issue_page(self, preview: IssuePreview, edition: EditionPreview | None) -> Response:
+        return self.render("issue.html", version=preview.version, version_url=f"/issues/{quote(preview.slug, safe='')}/version",
+                           p=preview, e=edition)
 
-    def email(self, preview: IssuePreview, body: str, content_type: str = "text/html; charset=utf-8") -> Response:
-        if preview.error is not None:
-            return self.render("error.html", status=HTTPStatus.SERVICE_UNAVAILABLE, message=preview.error)
+    def email(self, preview: IssuePreview, body: str | None, content_type: str = "text/html; charset=utf-8") -> Response:
+        if preview.error is not None or body is None:
+            return self.render("error.html", status=HTTPStatus.SERVICE_UNAVAILABLE, message=preview.error or "Not found")
         # The email never needs script; forbid it so nothing in an item can run here.
         return Response(200, body.encode("utf-8"), content_type, {"Content-Security-Policy": "script-src 'none'"})
 

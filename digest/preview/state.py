@@ -1,8 +1,9 @@
 """What the preview server shows, rebuilt only when the files behind it change.
 
 Each issue's preview is cached under a fingerprint of the mtimes and sizes of its
-folder, the templates and config.toml, so a page view costs a few ``stat`` calls and a
-change costs one render. The Jinja environment is reused while the templates are
+folder, the templates, the catalogs and config.toml, so a page view costs a few
+``stat`` calls and a change costs one render per language: the check's size finding
+measures those same renderings instead of rendering the issue again. The Jinja environment is reused while the templates are
 unchanged, and config.toml is re-read when it changes. A broken edit becomes the
 one-line ``DigestError`` message in the preview instead of an exception in the server.
 """
@@ -17,12 +18,13 @@ from pathlib import Path
 
 import jinja2
 
-from ..checks.preflight import check_issue
+from ..checks.preflight import check_and_render
 from ..config import Settings, load_settings
-from ..content import Finding, Issue, load_issue
+from ..content import Finding, Issue
+from ..content.translations import untranslated
 from ..errors import DigestError
+from ..i18n import language_name, match_language
 from ..members.file import Member, find_member
-from ..render import render_issue
 from ..render.issue import build_environment
 from ..render.mime import MessageFactory, OutgoingMessage
 from ..members.tokens import unsubscribe_secret
@@ -69,12 +71,32 @@ class PreviewMember:
     email: str
     name: str
     fields: dict[str, str] = field(default_factory=dict, compare=False)
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class EditionPreview:
+    """The issue in one language as the member would receive it."""
+
+    language: str
+    name: str  # the language's name in itself: "English", "日本語"
+    html: str
+    text: str
+    headers: tuple[tuple[str, str], ...]
+
+    @property
+    def html_bytes(self) -> int:
+        return len(self.html.encode("utf-8"))
+
+    @property
+    def dark_html(self) -> str:
+        return with_dark_scheme(self.html)
 
 
 @dataclass(frozen=True)
 class IssuePreview:
-    """One issue as a member would receive it, with its check findings; or the error
-    that stopped it rendering."""
+    """One issue in each of its languages as a member would receive it, with its check
+    findings; or the error that stopped it rendering."""
 
     slug: str
     version: str
@@ -83,9 +105,9 @@ class IssuePreview:
     clip_bytes: int
     member: PreviewMember
     issue: Issue | None = None
-    html: str = ""
-    text: str = ""
-    headers: tuple[tuple[str, str], ...] = ()
+    editions: tuple[EditionPreview, ...] = ()
+    member_language: str = ""  # the edition the member gets
+    untranslated: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (language, item file names)
     error: str | None = None
 
     @property
@@ -96,13 +118,10 @@ class IssuePreview:
     def warnings(self) -> int:
         return len(self.findings) - self.errors
 
-    @property
-    def html_bytes(self) -> int:
-        return len(self.html.encode("utf-8"))
-
-    @property
-    def dark_html(self) -> str:
-        return with_dark_scheme(self.html)
+    def edition(self, language: str | None = None) -> EditionPreview | None:
+        """The edition in ``language`` (default: the member's), or None."""
+        wanted = language or self.member_language
+        return next((e for e in self.editions if e.language == wanted), None)
 
 
 def message_headers(message: OutgoingMessage, issue: Issue) -> tuple[tuple[str, str], ...]:
@@ -115,18 +134,29 @@ def message_headers(message: OutgoingMessage, issue: Issue) -> tuple[tuple[str, 
 
 
 def build_preview(folder: Path, settings: Settings, env: jinja2.Environment, member: PreviewMember, version: str) -> IssuePreview:
-    """Check and render one issue; a DigestError becomes the preview's ``error``."""
+    """Check and render one issue, each language once (the check measures those same
+    renderings); a DigestError becomes the preview's ``error``."""
     started = time.perf_counter()
-    findings = tuple(check_issue(folder, settings))
-    base = dict(slug=folder.name, version=version, findings=findings, clip_bytes=settings.clip_bytes, member=member)
-    try:
-        issue = load_issue(folder)
-        factory = MessageFactory(render_issue(issue, settings, env), settings, unsubscribe_secret(settings, required=False))
-        message = factory.personalise(member.email, member.name, member.fields)
-        parts = dict(issue=issue, html=message.html, text=message.text, headers=message_headers(message, issue))
-    except DigestError as exc:
-        parts = dict(error=str(exc))
-    return IssuePreview(**base, **parts, build_seconds=time.perf_counter() - started)
+    checked = check_and_render(folder, settings, env)
+    base = dict(slug=folder.name, version=version, findings=tuple(checked.findings), clip_bytes=settings.clip_bytes, member=member)
+    parts: dict[str, object]
+    if checked.error is not None or checked.issue is None:
+        parts = dict(error=str(checked.error))
+    else:
+        try:
+            secret = unsubscribe_secret(settings, required=False)
+            editions = []
+            for language, rendered in checked.editions.items():
+                message = MessageFactory(rendered, settings, secret).personalise(member.email, member.name, member.fields)
+                editions.append(EditionPreview(language, language_name(language), message.html, message.text,
+                                               message_headers(message, rendered.issue)))
+            languages = [e.language for e in editions]
+            parts = dict(issue=checked.issue, editions=tuple(editions),
+                         member_language=match_language(member.language, languages, languages[0]),
+                         untranslated=tuple((lang, tuple(i.path.name for i in items)) for lang, items in untranslated(checked.issue).items()))
+        except DigestError as exc:
+            parts = dict(error=str(exc))
+    return IssuePreview(**base, **parts, build_seconds=time.perf_counter() - started)  # type: ignore[arg-type]
 
 
 class PreviewState:
@@ -151,7 +181,7 @@ class PreviewState:
     @property
     def member(self) -> PreviewMember:
         if self._member is not None:
-            return PreviewMember(self._member.email, self._member.name, dict(self._member.fields))
+            return PreviewMember(self._member.email, self._member.name, dict(self._member.fields), self._member.language)
         newsletter = self.settings.newsletter
         return PreviewMember(newsletter.sample_member_email, newsletter.sample_member_name)
 
@@ -181,7 +211,7 @@ class PreviewState:
         """Changes whenever anything a page shows could change."""
         settings = self.settings
         folders = [settings.issues_dir / slug] if slug else [settings.issues_dir]
-        return fingerprint(*folders, settings.templates_dir, settings.source)
+        return fingerprint(*folders, settings.templates_dir, settings.locale_dir, settings.source)
 
     def preview(self, slug: str) -> IssuePreview:
         """The cached preview of ``slug`` (one of ``slugs()``), rebuilt if its files changed."""

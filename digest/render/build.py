@@ -1,7 +1,10 @@
-"""``digest build``: write an issue's email (HTML, text, .eml) and web page to a folder.
+"""``digest build``: write an issue's email (HTML, text, .eml) and web page to a folder,
+for each of its languages.
 
 The writer at the edge of the pipeline: everything before it is pure, so it only
-loads, renders once, personalises for the sample member and writes files.
+loads, renders once per language, personalises for the sample member and writes files.
+The default language's files go in the folder itself, each other language's in a
+subfolder named after it (``build/2015-10/ja/``), as the archive lays out its pages.
 """
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ from pathlib import Path
 
 from ..config import Settings
 from ..content import Issue, load_issue
-from . import RenderedIssue, render_issue, render_web_page
-from .issue import build_environment
+from . import RenderedIssue, render_web_page
+from .issue import build_environment, render_editions
 from .mime import MessageFactory, OutgoingMessage
 from ..members.tokens import unsubscribe_secret
 
@@ -20,8 +23,8 @@ from ..members.tokens import unsubscribe_secret
 class BuildResult:
     issue: Issue
     out_dir: Path
-    files: dict[str, Path]
-    html_bytes: int
+    files: dict[str, Path]  # "html", "text", "eml", "web"; other languages as "ja/html" ...
+    html_bytes: int  # the largest edition's
     clip_bytes: int
 
     @property
@@ -37,22 +40,30 @@ def sample_message(rendered: RenderedIssue, settings: Settings) -> OutgoingMessa
 
 
 def build_issue(folder: str | Path, settings: Settings, out_dir: Path | None = None) -> BuildResult:
-    """Load, render once, and write email.html, email.txt, email.eml and index.html."""
+    """Load, render each language once, and write email.html, email.txt, email.eml and
+    index.html per language."""
     issue = load_issue(folder)
     env = build_environment(settings)
-    rendered = render_issue(issue, settings, env)
-    message = sample_message(rendered, settings)
-    web_page = render_web_page(issue, settings, env)
     out_dir = out_dir or settings.build_dir / issue.slug
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = {
-        "html": out_dir / "email.html",
-        "text": out_dir / "email.txt",
-        "eml": out_dir / "email.eml",
-        "web": out_dir / "index.html",
-    }
-    files["html"].write_text(message.html, encoding="utf-8")
-    files["text"].write_text(message.text, encoding="utf-8")
-    files["eml"].write_bytes(message.raw)
-    files["web"].write_text(web_page, encoding="utf-8")
-    return BuildResult(issue, out_dir, files, len(message.html.encode("utf-8")), settings.clip_bytes)
+    files: dict[str, Path] = {}
+    sizes = []
+    for index, (language, rendered) in enumerate(render_editions(issue, settings, env).items()):
+        message = sample_message(rendered, settings)
+        folder_out = out_dir if index == 0 else out_dir / language
+        prefix = "" if index == 0 else f"{language}/"
+        folder_out.mkdir(parents=True, exist_ok=True)
+        written = {
+            "html": ("email.html", message.html),
+            "text": ("email.txt", message.text),
+            "eml": ("email.eml", message.raw),
+            "web": ("index.html", render_web_page(issue, settings, env, language)),
+        }
+        for kind, (name, content) in written.items():
+            path = folder_out / name
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+            files[prefix + kind] = path
+        sizes.append(len(message.html.encode("utf-8")))
+    return BuildResult(issue, out_dir, files, max(sizes), settings.clip_bytes)

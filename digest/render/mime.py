@@ -23,9 +23,11 @@ from email import policy
 from email.utils import format_datetime, formataddr
 from functools import cached_property
 from typing import Callable, Mapping
+from urllib.parse import quote, urlsplit
 
 from ..addresses import check_header_value, normalise_address
 from ..config import Settings
+from ..i18n import match_language
 from ..members.tokens import list_id_for, unsubscribe_url
 from .issue import PREFERENCES_FIELD, UNSUBSCRIBE_FIELD, RenderedIssue
 from .slots import SlotText, escape_html
@@ -127,6 +129,7 @@ class MessageFactory:
         self.from_header = formataddr((check_header_value("From", newsletter.from_name), self.from_email), charset="utf-8")
         self.reply_to = normalise_address(newsletter.reply_to) if newsletter.reply_to else ""
         self.list_id_header = f"{newsletter.name} <{check_header_value('List-Id', list_id_for(settings))}>"
+        self.language = check_header_value("Content-Language", rendered.language)
         self.mailto = normalise_address(newsletter.unsubscribe_mailto) if newsletter.unsubscribe_mailto else ""
         self.boundary = f"=_digest_{secrets.token_hex(12)}"
         self._fixed_headers = "".join((
@@ -134,6 +137,7 @@ class MessageFactory:
             address_header("Reply-To", "", self.reply_to) if self.reply_to else "",
             fold_header("Subject", self.subject),
             "MIME-Version: 1.0", CRLF,
+            "Content-Language: ", self.language, CRLF,
             fold_header("List-Id", self.list_id_header),
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click", CRLF,
         ))
@@ -149,7 +153,8 @@ class MessageFactory:
         self._date_header = ""
 
     def unsubscribe_url(self, email: str) -> str:
-        return unsubscribe_url(self.settings, self.secret, email)
+        """The member's link, naming this edition's language so the page speaks it."""
+        return with_language(unsubscribe_url(self.settings, self.secret, email), self.language)
 
     @cached_property
     def _sealer(self):
@@ -164,10 +169,12 @@ class MessageFactory:
         return preferences_url(self.settings, self._sealer, email)
 
     def personalise(self, email: str, name: str = "", fields: Mapping[str, str] | None = None,
-                    message_id: str | None = None) -> OutgoingMessage:
+                    message_id: str | None = None, language: str = "") -> OutgoingMessage:
         """The message for one member. ``fields`` are the member's other columns,
         available to templates as ``member.<column>``. ``message_id`` reuses the id of
-        an earlier attempt, so a resent message is recognisably the same one."""
+        an earlier attempt, so a resent message is recognisably the same one. This
+        factory is one edition, so ``language`` changes nothing (``MessageFactories``
+        chooses by it)."""
         address = normalise_address(email)
         check_header_value("To", name)
         link = self.unsubscribe_url(address)
@@ -196,6 +203,7 @@ class MessageFactory:
                 ("List-Unsubscribe", list_unsubscribe),
                 ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
                 ("List-Id", self.list_id_header),
+                ("Content-Language", self.language),
             ),
             factory=self,
             values=values,
@@ -216,3 +224,41 @@ class MessageFactory:
             self._date_second = now
             self._date_header = format_datetime(datetime.fromtimestamp(now, timezone.utc))
         return self._date_header
+
+
+def with_language(url: str, language: str) -> str:
+    """``url`` with ``lang=<language>`` in its query (not signed: it only picks the
+    language of the page, and changes nothing a forged value could abuse)."""
+    separator = "&" if urlsplit(url).query else "?"
+    return f"{url}{separator}lang={quote(language, safe='')}"
+
+
+class MessageFactories:
+    """One MessageFactory per edition (language) of an issue: ``personalise(...,
+    language=member.language)`` picks the member's (``ja-JP`` gets ``ja``; empty or
+    unknown gets the default), so every member costs the same cheap merge as before."""
+
+    def __init__(self, editions: Mapping[str, RenderedIssue], settings: Settings, secret: str, subject_prefix: str = ""):
+        if not editions:
+            raise ValueError("an issue has at least one edition")
+        self.factories = {language: MessageFactory(rendered, settings, secret, subject_prefix + rendered.subject)
+                          for language, rendered in editions.items()}
+        self.languages = tuple(self.factories)
+        self.default = self.factories[self.languages[0]]
+
+    @property
+    def rendered(self) -> RenderedIssue:
+        """The default edition (its ``issue.slug`` names the send)."""
+        return self.default.rendered
+
+    @property
+    def subject(self) -> str:
+        return self.default.subject
+
+    def for_language(self, language: str) -> MessageFactory:
+        return self.factories[match_language(language, self.languages, self.languages[0])]
+
+    def personalise(self, email: str, name: str = "", fields: Mapping[str, str] | None = None,
+                    message_id: str | None = None, language: str = "") -> OutgoingMessage:
+        """The message for one member, in the edition for their ``language``."""
+        return self.for_language(language).personalise(email, name, fields, message_id=message_id)

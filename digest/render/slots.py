@@ -4,18 +4,21 @@ Templates are rendered once with a ``member`` object whose fields render as uniq
 ASCII tokens; the tokens survive MJML compilation and CSS inlining untouched. After
 that the output is split at the tokens once, so personalising for a member is a list
 join: no template engine, no MJML, no CSS work per member.
+
+The tokens carry a random key drawn for each render. Issue text comes from pages and
+feeds we do not control and is rendered before the key exists, so it cannot name a
+slot: anything in it that looks like a token is only text, never a member's value.
 """
 from __future__ import annotations
 
 import html
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from markupsafe import Markup
 
-_TOKEN = "__digest_slot_{}__"
-_TOKEN_RE = re.compile(r"__digest_slot_(\d+)__")
 _FIELD_RE = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 
 
@@ -35,9 +38,12 @@ class Slot:
 
 
 class SlotTable:
-    """Hands out tokens for slots during the one render, and remembers what each means."""
+    """Hands out tokens for slots during the one render, and remembers what each means.
+    ``key`` is drawn fresh for every table, so no text written before the render can
+    contain one of its tokens."""
 
     def __init__(self) -> None:
+        self.key = secrets.token_hex(12)
         self.slots: list[Slot] = []
         self._index: dict[Slot, int] = {}
 
@@ -45,7 +51,12 @@ class SlotTable:
         if slot not in self._index:
             self._index[slot] = len(self.slots)
             self.slots.append(slot)
-        return Markup(_TOKEN.format(self._index[slot]))
+        return Markup(f"__digest_{self.key}_{self._index[slot]}__")
+
+    def split(self, text: str) -> "SlotText":
+        """``text`` split at this table's tokens (and only at those)."""
+        parts = re.split(rf"__digest_{self.key}_(\d+)__", text)
+        return SlotText(literals=tuple(parts[0::2]), slot_ids=tuple(int(i) for i in parts[1::2]), key=self.key)
 
 
 class MemberSlots:
@@ -88,11 +99,7 @@ class SlotText:
 
     literals: tuple[str, ...]
     slot_ids: tuple[int, ...]
-
-    @classmethod
-    def parse(cls, text: str) -> "SlotText":
-        parts = _TOKEN_RE.split(text)
-        return cls(literals=tuple(parts[0::2]), slot_ids=tuple(int(i) for i in parts[1::2]))
+    key: str = ""  # the render's secret key, for names that must be as unguessable as the tokens
 
     def merge(self, values: list[str], escape: Callable[[str], str] | None = None) -> str:
         """Fill the slots with ``values`` (indexed by slot id), escaped if asked."""

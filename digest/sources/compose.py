@@ -18,19 +18,23 @@ from urllib.parse import urlsplit
 
 from ..config import Settings
 from ..content import ISSUE_FILE, Issue, load_issue
-from ..errors import ConfigError, ContentError
+from ..content.arrange import find_section
+from ..content.files import create_exclusive, read_exact, write_atomic
+from ..content.tomledit import append_items, section_titles, toml_string
+from ..errors import ConfigError, ContentError, FetchError
 from .fetch import FetchLimits
 from .links import link_key
 from .readers import FeedEntry, read_feed, read_page
-from ..content.tomledit import append_items, create_exclusive, toml_string, write_atomic
 
 DRAFT_LINE = "draft = true  # from a feed: delete this line to keep the item, or delete the item"
+ALT_MISSING = "# describe the image for readers who cannot see it; check reports an error until then"
 _MARKUP = set("\\`*_{}[]<>()#+!|~&$")
 
 
 @dataclass(frozen=True)
 class NewItem:
-    """An item to be written: plain text fields, absolute http(s) URLs."""
+    """An item to be written: plain text fields, absolute http(s) URLs, and the title of
+    the section to list it in (None: the default section)."""
 
     title: str
     link: str
@@ -39,52 +43,137 @@ class NewItem:
     image_alt: str = ""
     date: dt.date | None = None
     draft: bool = False
+    section: str | None = None
+
+
+@dataclass(frozen=True)
+class Written:
+    """An item file written and listed: what the editor is told about it."""
+
+    path: Path
+    item: NewItem
+    section: str
+    new_section: bool
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One ``[feeds] urls`` entry: a URL, and the section its drafts go to."""
+
+    url: str
+    section: str | None = None
 
 
 @dataclass(frozen=True)
 class PullResult:
     """What ``pull`` wrote and what it passed over, for the editor's summary."""
 
-    created: tuple[Path, ...]
+    created: tuple[Written, ...]
     feeds: int
     since: dt.date | None
     already_listed: int
     too_old: int
     undated: int
+    left_out: int = 0
+    max_new: int = 0
 
 
-def add_page(folder: Path, url: str, settings: Settings, section: str | None = None) -> Path:
-    """Fetch ``url`` and add an item made from its title, description and image."""
+def add_page(folder: Path, url: str, settings: Settings, section: str | None = None,
+             new_section: bool = False, force: bool = False) -> Written:
+    """Fetch ``url`` and add an item made from its title, description and image.
+    Refuses, before fetching, a section that does not exist (unless ``new_section``)
+    and a link the issue already has (unless ``force``)."""
     issue_toml = _issue_toml(folder)
-    append_items(_read(issue_toml), section, ["planned.md"], issue_toml)  # fail before fetching
+    _target_section(read_exact(issue_toml), section, new_section, issue_toml)
+    issue = load_issue(folder, findings=[])
+    if not force:
+        _refuse_known(issue, url)
     page = read_page(url, FetchLimits.from_settings(settings))
+    if not force:
+        _refuse_known(issue, page.link)
     item = NewItem(title=page.title, link=page.link, body=page.description, image=page.image, image_alt=page.image_alt)
     return write_items(folder, [item], section)[0]
 
 
-def pull_feeds(folder: Path, settings: Settings, section: str | None = None) -> PullResult:
-    """Add a draft item for each feed entry since the previous issue that the issue lacks."""
-    urls = list(settings.table("feeds")["urls"])
-    if not urls:
-        raise ConfigError(f"{settings.source or 'config.toml'}: no feeds to pull; list them as [feeds] urls = [...]")
+def pull_feeds(folder: Path, settings: Settings, section: str | None = None, new_section: bool = False) -> PullResult:
+    """Add a draft item for each feed entry since the previous issue that the issue lacks:
+    at most ``[feeds] max_new`` a feed (the newest), in the feed's own section if
+    ``[feeds]`` names one, else ``section``, else the last. Every feed is read before
+    anything is written, so one broken feed means nothing is written."""
+    feeds = feed_sources(settings)
+    max_new = int(settings.table("feeds")["max_new"])
     issue_toml = _issue_toml(folder)
-    append_items(_read(issue_toml), section, ["planned.md"], issue_toml)  # fail before fetching
+    _target_section(read_exact(issue_toml), section, new_section, issue_toml)
     issue = load_issue(folder, findings=[])
     since = previous_issue_date(settings.issues_dir, issue)
     limits = FetchLimits.from_settings(settings)
-    entries = [entry for url in urls for entry in read_feed(url, limits)]
+    fetched = [(feed, _read_feed(feed.url, limits)) for feed in feeds]
     known = {link_key(item.link) for item in issue.items if item.link}
-    counts = {"listed": 0, "old": 0, "undated": 0}
+    counts = {"listed": 0, "old": 0, "undated": 0, "left_out": 0}
     chosen: list[NewItem] = []
-    for entry in entries:
-        reason = _skip_reason(entry, known, since)
-        if reason:
-            counts[reason] += 1
-            continue
-        known.add(link_key(entry.link))
-        chosen.append(NewItem(title=entry.title, link=entry.link, body=entry.summary, date=entry.published, draft=True))
+    for feed, entries in fetched:
+        fresh = []
+        for entry in entries:
+            reason = _skip_reason(entry, known, since)
+            if reason:
+                counts[reason] += 1
+            elif link_key(entry.link) not in {link_key(e.link) for e in fresh}:
+                fresh.append(entry)
+        kept = _newest(fresh, max_new)
+        counts["left_out"] += len(fresh) - len(kept)
+        known.update(link_key(entry.link) for entry in kept)
+        target = feed.section if section is None else section
+        chosen += [NewItem(title=e.title, link=e.link, body=e.summary, date=e.published, draft=True, section=target) for e in kept]
     created = write_items(folder, chosen, section) if chosen else []
-    return PullResult(tuple(created), len(urls), since, counts["listed"], counts["old"], counts["undated"])
+    return PullResult(tuple(created), len(feeds), since, counts["listed"], counts["old"], counts["undated"], counts["left_out"], max_new)
+
+
+def feed_sources(settings: Settings) -> list[Feed]:
+    """The feeds in ``[feeds] urls``: each a URL, or ``{ url = "...", section = "..." }``."""
+    where = f"{settings.source or 'config.toml'}: [feeds] urls"
+    feeds = []
+    for entry in settings.table("feeds")["urls"]:
+        if isinstance(entry, str):
+            feeds.append(Feed(entry))
+        elif (isinstance(entry, dict) and set(entry) <= {"url", "section"} and isinstance(entry.get("url"), str)
+              and isinstance(entry.get("section", ""), str)):
+            feeds.append(Feed(entry["url"], entry.get("section") or None))
+        else:
+            raise ConfigError(f'{where}: each feed is a URL or {{ url = "...", section = "..." }}, not {entry!r}')
+    if not feeds:
+        raise ConfigError(f"{settings.source or 'config.toml'}: no feeds to pull; list them as [feeds] urls = [...]")
+    return feeds
+
+
+def _read_feed(url: str, limits: FetchLimits) -> list[FeedEntry]:
+    try:
+        return read_feed(url, limits)
+    except FetchError as exc:
+        raise FetchError(f"{exc.message}; nothing was pulled", exc.url) from None
+
+
+def _newest(entries: list[FeedEntry], limit: int) -> list[FeedEntry]:
+    """The ``limit`` most recent entries (undated ones count as oldest), in feed order."""
+    if limit <= 0 or len(entries) <= limit:
+        return entries
+    ranked = sorted(range(len(entries)), key=lambda i: entries[i].published or dt.date.min, reverse=True)
+    keep = set(ranked[:limit])
+    return [entry for i, entry in enumerate(entries) if i in keep]
+
+
+def _target_section(text: str, section: str | None, create: bool, issue_toml: Path) -> None:
+    """Before fetching anything: refuse a section name the issue lacks (unless asked to
+    create it), and prove that issue.toml can be edited at all."""
+    if section is not None and not create:
+        find_section(section_titles(text, issue_toml), section, issue_toml, "; add --new-section to create it")
+    append_items(text, section, ["planned.md"], issue_toml)
+
+
+def _refuse_known(issue: Issue, url: str) -> None:
+    key = link_key(url)
+    for item in issue.items:
+        if item.link and link_key(item.link) == key:
+            raise ContentError(f"already has the link {url}; add --force to add it again", item.path, item.lines.get("link"))
 
 
 def _skip_reason(entry: FeedEntry, known: set[str], since: dt.date | None) -> str:
@@ -115,18 +204,27 @@ def previous_issue_date(issues_dir: Path, issue: Issue) -> dt.date | None:
     return max(dates, default=None)
 
 
-def write_items(folder: Path, items: list[NewItem], section: str | None) -> list[Path]:
-    """Write each item to a new file and list it in issue.toml: all of it or nothing."""
+def write_items(folder: Path, items: list[NewItem], section: str | None = None) -> list[Written]:
+    """Write each item to a new file and list it in issue.toml (in ``item.section``, else
+    ``section``, else the last section; a missing one is added): all of it or nothing."""
     issue_toml = _issue_toml(folder)
+    text = read_exact(issue_toml)
+    titles = section_titles(text, issue_toml)
+    default = section if section is not None else (titles[-1] if titles else None)
+    if default is None and any(item.section is None for item in items):
+        raise ContentError("issue.toml has no [[sections]]; name one with --section", issue_toml)
     taken = {p.name.lower() for p in folder.iterdir()}
-    names = []
+    planned: list[tuple[str, NewItem, str]] = []
     for item in items:
-        names.append(item_filename(item.title, item.link, taken))
-        taken.add(names[-1].lower())
-    new_text = append_items(_read(issue_toml), section, names, issue_toml)
+        name = item_filename(item.title, item.link, taken)
+        taken.add(name.lower())
+        planned.append((name, item, item.section if item.section is not None else str(default)))
+    new_text = text
+    for target in dict.fromkeys(target for _, _, target in planned):
+        new_text = append_items(new_text, target, [name for name, _, t in planned if t == target], issue_toml)
     created: list[Path] = []
     try:
-        for name, item in zip(names, items):
+        for name, item, _ in planned:
             create_exclusive(folder / name, item_text(item))
             created.append(folder / name)
         write_atomic(issue_toml, new_text)
@@ -136,7 +234,7 @@ def write_items(folder: Path, items: list[NewItem], section: str | None) -> list
     except BaseException:
         _remove(created)
         raise
-    return created
+    return [Written(folder / name, item, target, target not in titles) for name, item, target in planned]
 
 
 def _remove(paths: list[Path]) -> None:
@@ -145,10 +243,13 @@ def _remove(paths: list[Path]) -> None:
 
 
 def item_text(item: NewItem) -> str:
-    """The item file: TOML front matter with escaped strings, then an escaped Markdown body."""
+    """The item file: TOML front matter with escaped strings, then an escaped Markdown
+    body. An image the page gave no description of gets an empty ``image_alt`` with a
+    note, which ``check`` reports until the editor writes one."""
     front = [f"title = {toml_string(item.title or item.link)}", f"link = {toml_string(item.link)}"]
     if item.image:
-        front += [f"image = {toml_string(item.image)}", f"image_alt = {toml_string(item.image_alt)}"]
+        alt = f"image_alt = {toml_string(item.image_alt)}"
+        front += [f"image = {toml_string(item.image)}", alt if item.image_alt else f"{alt}  {ALT_MISSING}"]
     if item.date:
         front.append(f"date = {item.date.isoformat()}")
     if item.draft:
@@ -182,14 +283,3 @@ def _issue_toml(folder: Path) -> Path:
     if not folder.is_dir():
         raise ContentError("not an issue folder (no such directory)", folder)
     return folder / ISSUE_FILE
-
-
-def _read(path: Path) -> str:
-    """The text exactly as stored (line endings untranslated, so the edit keeps them)."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as file:
-            return file.read()
-    except FileNotFoundError:
-        raise ContentError("file not found", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ContentError(f"cannot read ({getattr(exc, 'strerror', None) or exc})", path) from None

@@ -3,13 +3,12 @@ cannot hang a command, fill memory or bounce it around forever.
 
 Every request names us in its User-Agent, follows at most ``[fetch] max_redirects``
 redirects, gives up soon after ``[fetch] timeout`` seconds in total (not just per
-read, so a server dripping one byte a second is cut off too), and reads at most
-``[fetch] max_bytes`` of the body.
+read, so a server dripping its headers or body one byte a second is cut off too; see
+``deadline.py``), and reads at most ``[fetch] max_bytes`` of the body.
 """
 from __future__ import annotations
 
 import codecs
-import time
 from dataclasses import dataclass
 from email.message import Message
 
@@ -19,6 +18,7 @@ import urllib3
 from .. import __version__
 from ..config import Settings
 from ..errors import FetchError
+from .deadline import Deadline, DeadlineAdapter
 
 _CHUNK = 16_384
 
@@ -62,9 +62,12 @@ def user_agent(settings: Settings) -> str:
 
 
 def new_session(limits: FetchLimits) -> requests.Session:
+    """A session whose requests a ``Deadline`` can cut off."""
     session = requests.Session()
     session.headers["User-Agent"] = limits.user_agent
     session.max_redirects = limits.max_redirects
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, DeadlineAdapter())
     return session
 
 
@@ -72,9 +75,11 @@ def fetch(url: str, limits: FetchLimits, accept: str = "*/*", media_types: tuple
     """GET ``url`` within ``limits``; a failure, an HTTP error status or (when
     ``media_types`` is given) another Content-Type is a FetchError naming the URL."""
     session = new_session(limits)
-    deadline = time.monotonic() + limits.timeout
+    deadline = Deadline(limits.timeout)
     try:
-        with session.get(url, headers={"Accept": accept}, timeout=limits.timeout, stream=True) as response:
+        with deadline, session.get(url, headers={"Accept": accept}, timeout=limits.timeout, stream=True) as response:
+            if deadline.expired:  # headers cut short by the deadline: nothing in them is true
+                raise requests.exceptions.Timeout()
             if response.status_code >= 400:
                 raise FetchError(f"HTTP {response.status_code} {response.reason or ''}".rstrip(), url)
             content_type, charset = parse_content_type(response.headers.get("Content-Type", ""))
@@ -82,34 +87,43 @@ def fetch(url: str, limits: FetchLimits, accept: str = "*/*", media_types: tuple
                 raise FetchError(f"Content-Type is {content_type}, not {' or '.join(media_types)}", url)
             body, truncated = _read_capped(response, limits.max_bytes, deadline)
             return Fetched(url, response.url, response.status_code, content_type, charset, body, truncated)
-    except requests.exceptions.TooManyRedirects:
-        raise FetchError(f"more than {limits.max_redirects} redirects (a redirect loop?)", url) from None
-    except (requests.exceptions.Timeout, urllib3.exceptions.ReadTimeoutError):
-        raise FetchError(f"timed out after {limits.timeout:g} s", url) from None
-    except requests.exceptions.InvalidSchema:
-        raise FetchError("only http and https URLs can be fetched", url) from None
-    except (requests.exceptions.MissingSchema, requests.exceptions.InvalidURL):
-        raise FetchError("not a valid URL", url) from None
-    except requests.exceptions.ConnectionError as exc:
-        raise FetchError(f"cannot connect ({_reason(exc)})", url) from None
-    except requests.exceptions.RequestException as exc:
-        raise FetchError(f"request failed ({_reason(exc)})", url) from None
-    except urllib3.exceptions.HTTPError as exc:
-        raise FetchError(f"connection broken while reading ({_reason(exc)})", url) from None
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+        raise FetchError(_why(exc, url, limits, deadline.expired), url) from None
     finally:
         session.close()
 
 
-def _read_capped(response: requests.Response, max_bytes: int, deadline: float) -> tuple[bytes, bool]:
-    """Read with ``read1`` (whatever has arrived) so the deadline is checked between
-    small reads; iter_content would wait for a full chunk from a dripping server."""
+def _why(exc: Exception, url: str, limits: FetchLimits, expired: bool) -> str:
+    """One line on why a fetch failed; after the deadline, whatever broke is a timeout."""
+    if expired or isinstance(exc, (requests.exceptions.Timeout, urllib3.exceptions.ReadTimeoutError)):
+        return f"timed out after {limits.timeout:g} s"
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return f"more than {limits.max_redirects} redirects (a redirect loop?)"
+    if isinstance(exc, requests.exceptions.MissingSchema):
+        return f"not a valid URL: no http:// or https:// (did you mean https://{url.strip().lstrip('/')}?)"
+    if isinstance(exc, requests.exceptions.InvalidSchema):
+        return "only http and https URLs can be fetched"
+    if isinstance(exc, requests.exceptions.InvalidURL):
+        return "not a valid URL"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"cannot connect ({_reason(exc)})"
+    if isinstance(exc, requests.exceptions.RequestException):
+        return f"request failed ({_reason(exc)})"
+    return f"connection broken while reading ({_reason(exc)})"
+
+
+def _read_capped(response: requests.Response, max_bytes: int, deadline: Deadline) -> tuple[bytes, bool]:
+    """Read with ``read1`` (whatever has arrived) up to ``max_bytes``. A body that ends
+    because the deadline shut the socket is a timeout, not a short page."""
     chunks: list[bytes] = []
     size = 0
     while True:
-        if time.monotonic() > deadline:
+        if deadline.expired:
             raise requests.exceptions.Timeout()
         chunk = response.raw.read1(_CHUNK, decode_content=True)
         if not chunk:
+            if deadline.expired:
+                raise requests.exceptions.Timeout()
             return b"".join(chunks), False
         chunks.append(chunk)
         size += len(chunk)

@@ -5,6 +5,10 @@ Everything read here is untrusted. It leaves this module as plain text (tags
 stripped, entities decoded, control characters and line breaks removed, length
 capped) and as absolute http(s) URLs, so the writer only has to escape it for TOML
 and Markdown.
+
+Pages are parsed with lxml (libxml2), whose time grows linearly with the input:
+the stdlib's ``html.parser`` takes minutes on a megabyte of ``</``. Only the first
+``HEAD_CHARS`` of a page are parsed; the metadata we want lives in its head.
 """
 from __future__ import annotations
 
@@ -16,8 +20,10 @@ import unicodedata
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
+from xml.sax import SAXParseException
 
 import feedparser
+from lxml import etree
 
 from ..errors import FetchError
 from .fetch import FetchLimits, Fetched, fetch, known_codec, parse_content_type
@@ -26,6 +32,10 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 TITLE_CHARS = 200
 DESCRIPTION_CHARS = 600
 ALT_CHARS = 300
+HEAD_CHARS = 512_000
+# Markup kept before tags are stripped from one value: enough for its text, and small
+# enough that html.parser's worst case (quadratic) stays a few milliseconds.
+MARKUP_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -58,15 +68,13 @@ def read_page(url: str, limits: FetchLimits) -> PageInfo:
 
 def parse_page(html: str, base_url: str) -> PageInfo:
     """Title, description, canonical link and Open Graph image of an HTML document."""
-    parser = _HeadParser()
-    parser.feed(html)
-    parser.close()
-    first = parser.first_meta
-    link = absolute_url(parser.canonical, base_url) or absolute_url(first("og:url"), base_url) or base_url
+    head = _Head.of(html[:HEAD_CHARS])
+    first = head.first_meta
+    link = absolute_url(head.canonical, base_url) or absolute_url(first("og:url"), base_url) or base_url
     image = absolute_url(first("og:image:secure_url", "og:image", "og:image:url", "twitter:image"), base_url)
     return PageInfo(
         link=link,
-        title=plain_text(first("og:title", "twitter:title") or parser.title, TITLE_CHARS),
+        title=plain_text(first("og:title", "twitter:title") or head.title, TITLE_CHARS),
         description=plain_text(first("og:description", "description", "twitter:description"), DESCRIPTION_CHARS),
         image=image,
         image_alt=plain_text(first("og:image:alt", "twitter:image:alt"), ALT_CHARS) if image else "",
@@ -85,9 +93,14 @@ def parse_feed(fetched: Fetched) -> list[FeedEntry]:
     headers = {"content-location": fetched.final_url, "content-type": fetched.content_type}
     # A file object, never bytes: feedparser tries bytes as a local file name first.
     feed = feedparser.parse(io.BytesIO(fetched.body), response_headers=headers)
-    if not feed.entries and (feed.bozo or not feed.version):
-        reason = feed.get("bozo_exception") or "no entries"
-        raise FetchError(f"not an RSS or Atom feed ({plain_text(str(reason), 120)})", fetched.url)
+    error = feed.get("bozo_exception")
+    if not feed.entries and not feed.get("version"):
+        raise FetchError(f"not an RSS or Atom feed ({plain_text(str(error or 'no entries'), 120)})", fetched.url)
+    if isinstance(error, SAXParseException):
+        # feedparser would carry on with what it could read; a cut-short feed must not pass for a short one.
+        line = error.getLineNumber() - (0 if fetched.body.lstrip(codecs.BOM_UTF8).startswith(b"<?xml") else 1)
+        reason = plain_text(error.getMessage(), 120)
+        raise FetchError(f"the feed is not well-formed XML ({reason} at line {max(line, 1)}): broken or cut short", fetched.url)
     entries = []
     for entry in feed.entries:
         link = absolute_url(entry.get("link", ""), fetched.final_url)
@@ -129,9 +142,7 @@ def _bom_codec(body: bytes) -> str:
 
 
 def _meta_charset(body: bytes) -> str:
-    parser = _HeadParser()
-    parser.feed(body[:8192].decode("latin-1"))
-    return known_codec(parser.charset)
+    return known_codec(_Head.of(body[:8192].decode("latin-1")).charset)
 
 
 def absolute_url(value: str, base: str) -> str:
@@ -147,7 +158,7 @@ def absolute_url(value: str, base: str) -> str:
 def plain_text(value: str, max_chars: int) -> str:
     """Untrusted text or HTML as one line of plain text, at most ``max_chars`` long."""
     stripper = _TextOnly()
-    stripper.feed(value or "")
+    stripper.feed((value or "")[:MARKUP_CHARS])
     stripper.close()
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in "".join(stripper.parts))
     text = re.sub(r"\s+", " ", text).strip()
@@ -177,59 +188,41 @@ class _TextOnly(HTMLParser):
             self.parts.append(data)
 
 
-class _HeadParser(HTMLParser):
-    """Collects <title>, <meta name/property>, <link rel=canonical> and the meta charset."""
+@dataclass(frozen=True)
+class _Head:
+    """What a page says about itself: <title> in the head, <meta name/property>,
+    <link rel=canonical> and the meta charset (each the first one given)."""
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.meta: dict[str, str] = {}
-        self.canonical = ""
-        self.charset = ""
-        self._title: list[str] | None = None
-        self._title_done = False
-        self._in_body = False
-        self._hidden = 0
+    title: str
+    meta: dict[str, str]
+    canonical: str
+    charset: str
 
-    @property
-    def title(self) -> str:
-        return "".join(self._title or [])
+    @classmethod
+    def of(cls, document: str) -> "_Head":
+        parser = etree.HTMLParser(encoding="utf-8", recover=True, no_network=True, remove_comments=True, remove_pis=True)
+        try:
+            root = etree.fromstring(document.encode("utf-8", "replace"), parser)
+        except etree.LxmlError:  # nothing libxml2 could recover a document from
+            root = None
+        if root is None:
+            return cls("", {}, "", "")
+        title = next(("".join(t.itertext()) for t in root.iterfind("head/title")), "")
+        meta: dict[str, str] = {}
+        charset = ""
+        for tag in root.iter("meta"):
+            values = {name.lower(): value for name, value in tag.attrib.items()}
+            if not charset and values.get("charset"):
+                charset = values["charset"]
+            if not charset and values.get("http-equiv", "").lower() == "content-type":
+                charset = parse_content_type(values.get("content", ""))[1]
+            key = (values.get("property") or values.get("name") or "").strip().lower()
+            if key and "content" in values:
+                meta.setdefault(key, values["content"])
+        canonical = next((str(link.get("href", "")) for link in root.iter("link")
+                          if "canonical" in str(link.get("rel", "")).lower().split()), "")
+        return cls(title, meta, canonical, charset)
 
     def first_meta(self, *names: str) -> str:
         """The content of the first of ``names`` that the page gives a non-blank value."""
         return next((self.meta[n] for n in names if self.meta.get(n, "").strip()), "")
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name.lower(): (value or "") for name, value in attrs}
-        if tag in ("script", "style"):
-            self._hidden += 1
-        elif tag == "body":
-            self._in_body = True
-        elif tag == "title" and not self._in_body and not self._title_done:
-            self._title = []
-        elif tag == "meta":
-            self._meta(values)
-        elif tag == "link" and "canonical" in values.get("rel", "").lower().split() and not self.canonical:
-            self.canonical = values.get("href", "")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ("script", "style"):
-            self.handle_starttag(tag, attrs)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._hidden:
-            self._hidden -= 1
-        elif tag == "title" and self._title is not None:
-            self._title_done = True
-
-    def handle_data(self, data: str) -> None:
-        if self._title is not None and not self._title_done and not self._hidden:
-            self._title.append(data)
-
-    def _meta(self, values: dict[str, str]) -> None:
-        if values.get("charset") and not self.charset:
-            self.charset = values["charset"]
-        if values.get("http-equiv", "").lower() == "content-type" and not self.charset:
-            self.charset = parse_content_type(values.get("content", ""))[1]
-        key = (values.get("property") or values.get("name") or "").strip().lower()
-        if key and "content" in values:
-            self.meta.setdefault(key, values["content"])

@@ -55,19 +55,20 @@ class MailgunBackend(HttpBackend):
         if first.reply_to:
             form.append(("h:Reply-To", first.reply_to))
         form += [
-            ("h:Message-Id", placeholder("message_id")),
-            ("h:List-Unsubscribe", placeholder("list_unsubscribe")),
+            ("h:Message-Id", placeholder(body.name("message_id"))),
+            ("h:List-Unsubscribe", placeholder(body.name("list_unsubscribe"))),
             ("h:List-Unsubscribe-Post", header_value(first, "List-Unsubscribe-Post")),
             ("h:List-Id", header_value(first, "List-Id")),
-            ("v:digest-message-id", placeholder("message_id")),
+            ("h:Content-Language", header_value(first, "Content-Language")),
+            ("v:digest-message-id", placeholder(body.name("message_id"))),
             ("recipient-variables", json.dumps({m.recipient: self.variables(m, body) for m in messages}, ensure_ascii=False)),
         ]
         return HttpRequest(f"/v3/{quote(self.domain, safe='')}/messages", form=form)
 
     @staticmethod
     def variables(message: OutgoingMessage, body: MergedBody) -> dict[str, str]:
-        return {**body.values(message), "message_id": message.message_id,
-                "list_unsubscribe": header_value(message, "List-Unsubscribe")}
+        return {**body.values(message), body.name("message_id"): message.message_id,
+                body.name("list_unsubscribe"): header_value(message, "List-Unsubscribe")}
 
     def parse(self, response: requests.Response, messages: Sequence[OutgoingMessage]) -> list[RecipientResult]:
         reply = self.json_reply(response)

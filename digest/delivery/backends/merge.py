@@ -7,6 +7,9 @@ a few headers, so a batch from one ``MessageFactory`` becomes one body whose slo
 placeholders, plus one small table of values per member. The HTML and the text part get
 separate placeholders because a value is HTML-escaped in one and not in the other, so the
 provider's plain substitution produces exactly ``message.html`` and ``message.text``.
+
+Providers substitute a placeholder wherever it appears, item text included, so every
+name carries the render's secret slot key: an item cannot name a member's values.
 """
 from __future__ import annotations
 
@@ -40,22 +43,29 @@ class MergedBody:
     text: str
     html_slots: tuple[int, ...]
     text_slots: tuple[int, ...]
+    key: str
 
     @classmethod
     def for_factory(cls, factory: MessageFactory, placeholder: Callable[[str], str]) -> "MergedBody":
         rendered = factory.rendered
         count = len(rendered.slots)
+        key = rendered.html.key
         return cls(
-            html=rendered.html.merge([placeholder(f"h{i}") for i in range(count)]),
-            text=rendered.text.merge([placeholder(f"t{i}") for i in range(count)]),
+            html=rendered.html.merge([placeholder(f"{key}h{i}") for i in range(count)]),
+            text=rendered.text.merge([placeholder(f"{key}t{i}") for i in range(count)]),
             html_slots=tuple(sorted(set(rendered.html.slot_ids))),
             text_slots=tuple(sorted(set(rendered.text.slot_ids))),
+            key=key,
         )
+
+    def name(self, field: str) -> str:
+        """The placeholder name for another per-member value (a header, say)."""
+        return f"{self.key}{field}"
 
     def values(self, message: OutgoingMessage) -> dict[str, str]:
         """The member's values under the names the placeholders use."""
-        values = {f"h{i}": escape_html(message.values[i]) for i in self.html_slots}
-        values.update({f"t{i}": message.values[i] for i in self.text_slots})
+        values = {f"{self.key}h{i}": escape_html(message.values[i]) for i in self.html_slots}
+        values.update({f"{self.key}t{i}": message.values[i] for i in self.text_slots})
         return values
 
 
