@@ -13,7 +13,7 @@ preview or the web app)::
                  issue.toml edits, arranging items and sections
     sources/     items from elsewhere: fetching within a total deadline, pages and feeds, link checking
     render/      Jinja + MJML + inlining per language, plain text, slots, MIME; ``build`` writes files
-    checks/      the preflight findings ``check`` prints and ``preview`` shows
+    checks/      the preflight findings ``check`` prints, ``preview`` shows and build/send refuse on
     delivery/    the send loop, its audience and batches, DKIM signing; backends/ one module per provider
     doctor/      DNS and SMTP checks of the sending setup (SPF, DKIM, DMARC, BIMI, MX, TLS)
     store/       the ledger database: send runs and deliveries, the members store (statuses are

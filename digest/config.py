@@ -32,6 +32,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "sample_member_email": "member@example.org",
         "sample_member_name": "Sample Member",
         "unsubscribe_url": "",
+        "subscribe_url": "",
         "unsubscribe_mailto": "",
         "unsubscribe_secret_env": "DIGEST_UNSUBSCRIBE_SECRET",
     },
@@ -41,6 +42,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "card": "#ffffff",
         "text": "#1f2421",
         "muted": "#5b6660",
+        "dark_accent": "#7fd6b2",
+        "dark_background": "#111513",
+        "dark_card": "#1c211e",
+        "dark_text": "#e4e8e5",
+        "dark_muted": "#a9b4ae",
         "logo_url": "",
         "logo_alt": "",
         # Latin faces first, then Japanese ones per platform: Apple (Hiragino), Windows
@@ -123,19 +129,26 @@ class Newsletter:
     sample_member_email: str
     sample_member_name: str
     unsubscribe_url: str
+    subscribe_url: str
     unsubscribe_mailto: str
     unsubscribe_secret_env: str
 
 
 @dataclass(frozen=True)
 class Theme:
-    """Colours, logo and fonts the templates read; editable without touching Python."""
+    """Colours, logo and fonts the templates read; editable without touching Python.
+    The ``dark_*`` colours replace their namesakes where a mail client is in dark mode."""
 
     accent: str
     background: str
     card: str
     text: str
     muted: str
+    dark_accent: str
+    dark_background: str
+    dark_card: str
+    dark_text: str
+    dark_muted: str
     logo_url: str
     logo_alt: str
     font_stack: str

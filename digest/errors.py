@@ -10,6 +10,7 @@ and keeps its traceback. Each class carries what the user needs to find the faul
     │   └── DkimKeyError           the DKIM private key: missing, unreadable, not PKCS#8 PEM
     ├── HeaderError                CR/LF or malformed values bound for a mail header
     ├── FetchError(url)            a page or feed could not be fetched or is not what we expected
+    ├── PreflightError(findings)   build or send refused: the issue has check errors
     ├── DoctorError                the DNS checks before a send found records that are wrong
     └── DeliveryError(recipient, reply)  a backend refused or failed
         └── TemporaryDeliveryError(retry_after)  worth retrying later (4xx SMTP, 429/5xx, timeouts)
@@ -73,6 +74,19 @@ class FetchError(DigestError):
 
     def __str__(self) -> str:
         return f"{self.url}: {self.message}"
+
+
+class PreflightError(DigestError):
+    """``build`` or ``send`` refused because ``check`` finds errors; carries them all,
+    and reads as the first one (``path:line: message``) with a count of the rest."""
+
+    def __init__(self, errors, folder: str | Path, action: str):
+        self.errors = tuple(errors)
+        first = self.errors[0]
+        where = f"{first.path}:{first.line}" if first.line else str(first.path)
+        more = len(self.errors) - 1
+        rest = f" ({action} refused with {more + 1} errors: `digest check {folder}` lists them all)" if more else ""
+        super().__init__(f"{where}: {first.message}{rest}")
 
 
 class DeliveryError(DigestError):

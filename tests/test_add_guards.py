@@ -59,7 +59,7 @@ def test_an_image_without_alt_text_is_flagged_at_once_and_by_check(newsroom, iss
     assert result.exit_code == 0, result.output
     path = issue / "solar-roofs-for-every-school.md"
     assert f"warning: {path}: the page gives no text for its image (og:image:alt)" in result.stderr
-    assert 'image_alt = ""  # describe the image' in path.read_text(encoding="utf-8")
+    assert '# image_alt = ""  describe the image' in path.read_text(encoding="utf-8")
     findings = check_issue(issue, load_settings(newsroom, environ={}))
     assert [(f.severity, f.path.name, f.line) for f in findings if "image_alt" in f.message] == [("error", path.name, 4)]
 

@@ -83,7 +83,7 @@ def test_each_member_gets_subject_lang_greeting_date_strings_and_text_part_in_th
     assert f'href="{expected["page"]}"' in html, "view in browser goes to the member's language page"
     assert f"lang={expected['lang']}" in message["List-Unsubscribe"]
     if expected is JAPANESE:
-        assert len(re.findall(r'<h2 lang="en"', html)) == 9, "every untranslated item is marked English"
+        assert len(re.findall(r'<h3 lang="en"', html)) == 9, "every untranslated item is marked English"
 
 
 def test_one_render_per_language_serves_every_member(settings):

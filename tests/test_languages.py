@@ -132,10 +132,10 @@ def test_fixture_renders_every_interface_string_date_and_greeting_in_each_langua
     assert editions["ja"].subject == "都市の気候ノート 2026年4月号" and editions["ja"].language == "ja"
     assert "April 30, 2026" in en_html and "2026年4月30日" in ja_html and "2026年4月30日" in ja_text
     assert "Dear Aiko," in en_text and "Aiko 様" in ja_text and "Dear" not in ja_text
-    for english in ("View this issue in your browser", "Read more", "Unsubscribe", "You receive this"):
+    for english in ("View this issue in your browser", "Unsubscribe", "You receive this"):
         assert english in en_html and english not in ja_html
-    assert "ブラウザでこの号を読む" in ja_html and "続きを読む" in ja_html and "配信停止" in ja_html
-    assert "続きを読む：https://example.org/ja/notes/cycle-lanes" in ja_text
+    assert "ブラウザでこの号を読む" in ja_html and "配信停止" in ja_html
+    assert "https://example.org/ja/notes/cycle-lanes" in ja_text, "the translation's own link"
     assert "https://news.iclei-japan.example.org/ja/2026-04/" in ja_html, "view in browser goes to the Japanese page"
     assert 'lang="en"' not in ja_html, "a fully translated issue marks no block as English"
     assert "縁石と植栽で守られた自転車レーン12キロ" in ja_html and "Twelve kilometres" not in ja_html
@@ -145,7 +145,7 @@ def test_untranslated_items_stay_english_inside_the_japanese_email_marked_lang_e
     ja = render_issue(load_issue(SEED_ISSUE), settings, language="ja")
     html, text = merged(ja, name="")
     assert re.search(r'<html lang="ja"', html)
-    assert len(re.findall(r'<h2 lang="en"', html)) == 9 and len(re.findall(r'<div lang="en">', html)) == 9
+    assert len(re.findall(r'<h3 lang="en"', html)) == 9 and len(re.findall(r'<div lang="en">', html)) == 9
     assert "今号の記事は英語のみでの掲載です。" in html and "刊行物" in html
     assert "読者の皆様" in text, "the greeting without a name is Japanese too"
     for title in ("Published a new", "ICLEI holds the fourth"):
@@ -176,11 +176,13 @@ def test_a_condition_on_a_member_value_is_an_error_naming_template_and_line_with
     templates = tmp_path / "templates"
     shutil.copytree(REPO / "templates", templates)
     footer = templates / "partials" / "footer.mjml"
-    footer.write_text(footer.read_text(encoding="utf-8").replace("<mj-column>", "<mj-column>\n" + condition, 1), encoding="utf-8")
+    original = footer.read_text(encoding="utf-8")
+    condition_line = original[: original.index("<mj-column>")].count("\n") + 2  # the line after the first <mj-column>
+    footer.write_text(original.replace("<mj-column>", "<mj-column>\n" + condition, 1), encoding="utf-8")
     broken = replace(settings, tables={**settings.tables, "paths": {**settings.tables["paths"], "templates": str(templates)}})
     with pytest.raises(TemplateError) as caught:
         render_issue(load_issue(FIXTURE), broken, build_environment(broken))
-    assert caught.value.path.name == "footer.mjml" and caught.value.line == 4
+    assert caught.value.path.name == "footer.mjml" and caught.value.line == condition_line
     assert "condition on member." in caught.value.message and "use `language`" in caught.value.message
 
 
@@ -205,7 +207,7 @@ def template_messages() -> set[str]:
 
 def test_every_shipped_catalog_has_every_message_the_templates_use_and_nothing_stale():
     wanted = template_messages()
-    assert {"Read more", "Dear {name},", "Unsubscribe", "Stop sending %(newsletter)s to %(address)s?"} <= wanted
+    assert {"Draft", "Dear {name},", "Unsubscribe", "Stop sending %(newsletter)s to %(address)s?"} <= wanted
     catalogs = sorted((REPO / "locale").glob("*/LC_MESSAGES/digest.po"))
     assert [p.parent.parent.name for p in catalogs] == ["en", "ja"]
     for path in catalogs:
@@ -221,8 +223,8 @@ def test_every_shipped_catalog_has_every_message_the_templates_use_and_nothing_s
 
 @pytest.mark.parametrize("target, broken, offset, words", [
     ('msgstr "{name} 様"', 'msgstr "{nmae} 様"', -1, "names {nmae}, which the message does not have"),
-    ('msgstr "続きを読む：%(url)s"', 'msgstr "続きを読む：%(link)s"', -1, "does not fit it: unknown named placeholder 'link'"),
-    ('msgstr "続きを読む"', 'msgstr "続きを読む"\ntypo here', 1, "catalog does not parse: Unknown or misformatted keyword"),
+    ('msgstr "ブラウザでこの号を読む：%(url)s"', 'msgstr "ブラウザでこの号を読む：%(link)s"', -1, "does not fit it: unknown named placeholder 'link'"),
+    ('msgstr "下書き"', 'msgstr "下書き"\ntypo here', 1, "catalog does not parse: Unknown or misformatted keyword"),
 ])
 def test_a_broken_catalog_is_an_error_naming_the_file_and_line(tmp_path, target, broken, offset, words):
     locale = tmp_path / "locale"
@@ -240,11 +242,11 @@ def test_a_broken_catalog_is_an_error_naming_the_file_and_line(tmp_path, target,
 def test_a_catalog_edit_is_picked_up_without_restarting(tmp_path):
     locale = tmp_path / "locale"
     shutil.copytree(REPO / "locale", locale)
-    assert translations(locale, "ja-JP").gettext("Read more") == "続きを読む"
+    assert translations(locale, "ja-JP").gettext("Unsubscribe") == "配信停止"
     po = locale / "ja" / "LC_MESSAGES" / "digest.po"
-    po.write_text(po.read_text(encoding="utf-8").replace('msgstr "続きを読む"', 'msgstr "もっと読む"'), encoding="utf-8")
-    assert translations(locale, "ja").gettext("Read more") == "もっと読む"
-    assert translations(locale, "fr").gettext("Read more") == "Read more", "no catalog: the English as written"
+    po.write_text(po.read_text(encoding="utf-8").replace('msgstr "配信停止"', 'msgstr "配信を止める"'), encoding="utf-8")
+    assert translations(locale, "ja").gettext("Unsubscribe") == "配信を止める"
+    assert translations(locale, "fr").gettext("Unsubscribe") == "Unsubscribe", "no catalog: the English as written"
 
 
 def test_a_new_language_is_a_catalog_file_and_a_line_in_issue_toml(tmp_path, make_issue, settings):
@@ -254,12 +256,12 @@ def test_a_new_language_is_a_catalog_file_and_a_line_in_issue_toml(tmp_path, mak
     shutil.copytree(REPO / "locale", locale)
     (locale / "fr" / "LC_MESSAGES").mkdir(parents=True)
     english = (locale / "en" / "LC_MESSAGES" / "digest.po").read_text(encoding="utf-8")
-    french = english.replace("Language: en", "Language: fr").replace('msgid "Read more"\nmsgstr ""', 'msgid "Read more"\nmsgstr "Lire la suite"')
+    french = english.replace("Language: en", "Language: fr").replace('msgid "Unsubscribe"\nmsgstr ""', 'msgid "Unsubscribe"\nmsgstr "Se désabonner"')
     (locale / "fr" / "LC_MESSAGES" / "digest.po").write_text(french, encoding="utf-8")
     folder = make_issue({"issue.toml": BILINGUAL_TOML.replace('["en", "ja"]', '["en", "ja", "fr"]'), "two.md": TWO})
     editions = render_editions(load_issue(folder), with_table(settings, "paths", locale=str(locale)))
     html, _ = merged(editions["fr"])
-    assert list(editions) == ["en", "ja", "fr"] and '<html lang="fr"' in html and "Lire la suite" in html
+    assert list(editions) == ["en", "ja", "fr"] and '<html lang="fr"' in html and "Se désabonner" in html
     assert "30 janvier 2026" not in html and "31 janvier 2026" in html, "Babel formats the French date"
 
 

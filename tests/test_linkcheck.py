@@ -72,13 +72,25 @@ def test_check_links_cli_exits_1_and_prints_path_and_line(make_issue, website):
     assert result.exit_code == 1
     assert f"{folder / 'one.md'}:3: error: link {website.url('/nowhere')} is broken: HTTP 404" in result.output
     healthy = make_issue({"one.md": item(website.url("/ok"))}, name="healthy")
-    ok = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "check", str(healthy), "--links"], env=FAST)
+    ok = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "check", str(healthy), "--links", "--no-spamassassin"], env=FAST)
     assert ok.exit_code == 0 and ok.stdout.strip() == f"{healthy}: ok"
+
+
+def test_links_written_in_item_bodies_are_checked_at_their_body_line(make_issue, website):
+    website.add_page("/ok", "<p>fine</p>")
+    body = f"Intro.\n\nSee [the report]({website.url('/report-gone')}) and [the page]({website.url('/ok')}).\n\n![Chart]({website.url('/chart.png')})\n"
+    folder = make_issue({"one.md": f'+++\ntitle = "An item"\nlink = "{website.url("/ok")}"\n+++\n\n{body}'})
+    settings = load_settings(REPO / "config.toml", environ=FAST)
+    broken = [(f.line, f.message) for f in check_issue(folder, settings, links=True) if "broken" in f.message]
+    assert broken == [
+        (8, f"body link {website.url('/report-gone')} is broken: HTTP 404"),
+        (10, f"body image {website.url('/chart.png')} is broken: HTTP 404"),
+    ]
 
 
 def test_check_links_reports_progress_as_each_link_answers(make_issue, website):
     folder = links_issue(make_issue, website)
-    result = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "check", str(folder), "--links"], env=FAST)
+    result = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "check", str(folder), "--links", "--no-spamassassin"], env=FAST)
     progress = [line for line in result.stderr.splitlines() if line.startswith("links:")]
     assert progress == [f"links: {done} of 7 checked" for done in range(1, 8)]
 

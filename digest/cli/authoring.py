@@ -23,47 +23,70 @@ if TYPE_CHECKING:
               help="Folder to write into (default: build/<slug>/).")
 @click.pass_context
 def build(ctx: click.Context, issue_dir: Path, out_dir: Path | None) -> None:
-    """Render an issue to email.html, email.txt, email.eml and index.html (per language).
+    """Render an issue to email.html, email.txt, email.eml and index.html (per language);
+    refuses if `digest check` finds errors (drafts are built, marked, with a warning).
 
     Example:
 
         digest build issues/2015-10
     """
-    from ..render.build import build_issue
+    from ..checks.preflight import preflight
+    from ..render.build import write_build
 
-    result = build_issue(issue_dir, settings_from(ctx), out_dir)
+    settings = settings_from(ctx)
+    report = preflight(issue_dir, settings)
+    assert report.issue is not None and report.samples
+    for finding in report.findings:
+        click.echo(str(finding), err=True)
+    result = write_build(report.issue, report.samples, settings, out_dir)
     for path in result.files.values():
         click.echo(str(path))
-    size = f"HTML size: {result.html_bytes:,} bytes ({result.html_bytes / result.clip_bytes:.0%} of Gmail's {result.clip_bytes:,}-byte clip limit)"
-    click.echo(size)
-    if result.over_clip_limit:
-        click.echo("warning: Gmail will clip this email; shorten it or split the issue", err=True)
-    click.echo(_preview_line(settings_from(ctx), result.issue.slug))
+    click.echo(f"HTML size: {result.html_bytes:,} bytes ({result.html_bytes / result.clip_bytes:.0%} of Gmail's {result.clip_bytes:,}-byte clip limit)")
+    click.echo(_preview_line(settings, result.issue.slug))
 
 
 @click.command()
 @issue_dir_argument
-@click.option("--links", is_flag=True, help="Also fetch every link and image and report broken ones ([linkcheck] timeout, workers).")
+@click.option("--links", is_flag=True, help="Also fetch every link and image, in bodies too, and report broken ones ([linkcheck] timeout, workers).")
+@click.option("--spamassassin/--no-spamassassin", default=True, show_default=True,
+              help="Score the sample message with SpamAssassin's local tests, when it is installed.")
+@click.option("--for-send", is_flag=True, help="Check as `digest send` does: drafts are errors.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one object on stdout with every finding, for CI.")
 @click.pass_context
-def check(ctx: click.Context, issue_dir: Path, links: bool) -> None:
+def check(ctx: click.Context, issue_dir: Path, links: bool, spamassassin: bool, for_send: bool, output_format: str) -> None:
     """Validate an issue without writing anything: exit 1 if there are errors.
+
+    `build` and `send` refuse the same errors (`send` also refuses drafts).
 
     Example:
 
         digest check issues/2015-10 --links
+        digest check issues/2015-10 --format json
     """
-    from ..checks.preflight import check_issue
+    from ..checks.preflight import run_checks
 
-    findings = check_issue(issue_dir, settings_from(ctx), links=links, progress=LinkProgress() if links else None)
-    for finding in findings:
+    report = run_checks(issue_dir, settings_from(ctx), links=links, spamassassin=spamassassin, for_send=for_send,
+                        progress=LinkProgress() if links and output_format == "text" else None)
+    errors, warnings, notes = (report.count(s) for s in ("error", "warning", "note"))
+    if output_format == "json":
+        import json
+
+        findings = [{"severity": f.severity, "message": f.message, "path": str(f.path), "line": f.line} for f in report.findings]
+        sample = report.sample
+        click.echo(json.dumps({
+            "issue": str(issue_dir), "ok": not errors, "errors": errors, "warnings": warnings, "notes": notes,
+            "html_bytes": sample.html_bytes if sample else None, "clip_bytes": settings_from(ctx).clip_bytes,
+            "findings": findings,
+        }, ensure_ascii=False, indent=2))
+        ctx.exit(1 if errors else 0)
+    for finding in report.findings:
         click.echo(str(finding), err=True)
-    errors = sum(f.severity == "error" for f in findings)
-    warnings = len(findings) - errors
     summary = f"{issue_dir}: {errors} error(s), {warnings} warning(s)"
     if errors:
         click.echo(summary, err=True)
         ctx.exit(1)
-    click.echo(summary if findings else f"{issue_dir}: ok")
+    click.echo(summary if errors or warnings else f"{issue_dir}: ok")
 
 
 @click.command()

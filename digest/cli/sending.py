@@ -61,6 +61,7 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
 
     settings = settings_from(ctx)
     issue = load_issue(issue_dir)
+    _refuse_on_check_errors(issue_dir, settings, for_send=not test_address)
     backend = get_backend(settings)
     options = SendOptions.from_settings(settings)
     real_send = not dry_run and not test_address
@@ -94,6 +95,14 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
         if ledger is not None:
             ledger.close()
     _report_send(ctx, report, issue_dir)
+
+
+def _refuse_on_check_errors(issue_dir: Path, settings: Settings, for_send: bool) -> None:
+    """The preflight gate: PreflightError if `digest check` finds errors (for a real
+    send, drafts are errors; a --test message may hold drafts, marked)."""
+    from ..checks.preflight import preflight
+
+    preflight(issue_dir, settings, for_send=for_send)
 
 
 def _send_test(settings: Settings, issue, backend: Backend, secret: str, members_path: Path | None, address: str) -> None:

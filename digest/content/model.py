@@ -13,9 +13,10 @@ from typing import Iterator, Mapping
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem found in an issue: an error stops a build, a warning does not."""
+    """One problem found in an issue: an error stops a build and a send, a warning does
+    not, a note only informs (e.g. a spam score)."""
 
-    severity: str  # "error" | "warning"
+    severity: str  # "error" | "warning" | "note"
     message: str
     path: Path
     line: int | None = None

@@ -4,8 +4,11 @@ Link scanners follow every GET in a message, so GET only shows a confirmation pa
 with a button; a POST unsubscribes: either the RFC 8058 one-click POST a mail client
 sends (``List-Unsubscribe=One-Click``, form-encoded or multipart, no cookies) or the
 page's own form, which posts the same field. The address goes into the ledger's
-suppression list, fsynced, before the answer (200, no redirect). A link whose HMAC
-token does not match, or names another list, gets 400 and changes nothing.
+suppression list, fsynced, before the answer (200, no redirect). The link carries one
+sealed token (``?token=``, see ``tokens.py``) that holds the list and the address; a
+token that does not open with our secret, or names another list, gets 400 and changes
+nothing. Links from before tokens were sealed (``?list=..&email=..&token=HMAC``) are
+still honoured.
 
 Pages speak the member's language: the ``lang`` the email's link carries (the
 edition they were sent), else the browser's Accept-Language, else the newsletter's;
@@ -29,9 +32,10 @@ from ..addresses import is_valid_address
 from ..config import Settings, load_settings
 from ..i18n import catalog_languages, match_language, negotiate, translations
 from ..store.ledger import SendLedger
-from .tokens import list_id_for, unsubscribe_secret, verify_token
+from .tokens import list_id_for, unsubscribe_base, unsubscribe_secret, verify_legacy_token, verify_token
 
 ONE_CLICK_FIELD, ONE_CLICK_VALUE = "List-Unsubscribe", "One-Click"
+LINK_FIELDS = ("token", "list", "email")  # "list" and "email" only in legacy links
 MAX_BODY_BYTES = 16 * 1024
 
 StartResponse = Callable[..., Any]
@@ -54,8 +58,7 @@ class UnsubscribeApp:
         self.secret = unsubscribe_secret(settings, required=True)
         self.list_id = list_id_for(settings)
         self.ledger_path = settings.path("ledger")
-        base = settings.newsletter.unsubscribe_url or f"{settings.newsletter.base_url.rstrip('/')}/unsubscribe"
-        self.path = urlsplit(base).path.rstrip("/") or "/"
+        self.path = urlsplit(unsubscribe_base(settings)).path.rstrip("/") or "/"
         self.languages = tuple(dict.fromkeys([settings.newsletter.language, *catalog_languages(settings.locale_dir)]))
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -82,12 +85,12 @@ class UnsubscribeApp:
 
     def _confirm(self, environ: dict[str, Any], respond: Callable[..., Iterable[bytes]], _: Callable[[str], str]) -> Iterable[bytes]:
         fields = _query(environ)
-        if not self._valid(fields):
+        address = self._member(fields)
+        if address is None:
             return self._invalid(respond, _)
-        address = fields["email"]
         hidden = "".join(
             f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
-            for name, value in (("list", fields["list"]), ("email", address), ("token", fields["token"]), (ONE_CLICK_FIELD, ONE_CLICK_VALUE))
+            for name, value in (*((k, fields[k]) for k in LINK_FIELDS if k in fields), (ONE_CLICK_FIELD, ONE_CLICK_VALUE))
         )
         # No action attribute: the form posts back to this very URL, query string and all.
         form = f'<form method="post">{hidden}<button type="submit">{html.escape(_("Unsubscribe"))}</button></form>'
@@ -100,22 +103,27 @@ class UnsubscribeApp:
             form = _form(environ)
         except ValueError as exc:
             return respond("400 Bad Request", _("Bad request"), html.escape(str(exc)))
-        fields = {**_query(environ), **{k: v for k, v in form.items() if k in ("list", "email", "token")}}
-        if form.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE or not self._valid(fields):
+        fields = {**_query(environ), **{k: v for k, v in form.items() if k in LINK_FIELDS}}
+        address = self._member(fields)
+        if form.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE or address is None:
             return self._invalid(respond, _)
         with SendLedger(self.ledger_path) as ledger:
-            ledger.suppress(fields["email"], "unsubscribe", "web")
+            ledger.suppress(address, "unsubscribe", "web")
         text = html.escape(_("%(address)s will get no more email from %(newsletter)s.")) % {
-            "address": f"<strong>{html.escape(fields['email'])}</strong>", "newsletter": html.escape(self.settings.newsletter.name)}
+            "address": f"<strong>{html.escape(address)}</strong>", "newsletter": html.escape(self.settings.newsletter.name)}
         return respond("200 OK", _("You are unsubscribed"), text)
 
-    def _valid(self, fields: dict[str, str]) -> bool:
-        address = fields.get("email", "")
-        return (
-            fields.get("list") == self.list_id
-            and is_valid_address(address)
-            and verify_token(self.secret, self.list_id, address, fields.get("token", ""))
-        )
+    def _member(self, fields: dict[str, str]) -> str | None:
+        """The address a genuine link for this list names, or None. A sealed token
+        carries list and address; a legacy link names them beside its HMAC."""
+        token = fields.get("token", "")
+        if "email" in fields:
+            address = fields["email"]
+            genuine = fields.get("list") == self.list_id and verify_legacy_token(self.secret, self.list_id, address, token)
+        else:
+            payload = verify_token(self.secret, token, self.list_id)
+            address, genuine = (payload or {}).get("email", ""), payload is not None
+        return address.strip().lower() if genuine and is_valid_address(address) else None
 
     def _invalid(self, respond: Callable[..., Iterable[bytes]], _: Callable[[str], str]) -> Iterable[bytes]:
         return respond("400 Bad Request", _("Link not valid"),
@@ -170,7 +178,7 @@ class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """Logs method, path and status, never the query string (it holds address and token)."""
+    """Logs method, path and status, never the query string (it holds the member's token)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         self.log_message('"%s %s" %s', self.command, urlsplit(self.path).path, code)

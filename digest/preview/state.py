@@ -18,7 +18,7 @@ from pathlib import Path
 
 import jinja2
 
-from ..checks.preflight import check_and_render
+from ..checks.preflight import run_checks
 from ..config import Settings, load_settings
 from ..content import Finding, Issue
 from ..content.translations import untranslated
@@ -137,7 +137,7 @@ def build_preview(folder: Path, settings: Settings, env: jinja2.Environment, mem
     """Check and render one issue, each language once (the check measures those same
     renderings); a DigestError becomes the preview's ``error``."""
     started = time.perf_counter()
-    checked = check_and_render(folder, settings, env)
+    checked = run_checks(folder, settings, env=env)
     base = dict(slug=folder.name, version=version, findings=tuple(checked.findings), clip_bytes=settings.clip_bytes, member=member)
     parts: dict[str, object]
     if checked.error is not None or checked.issue is None:

@@ -2,7 +2,8 @@
 for each of its languages.
 
 The writer at the edge of the pipeline: everything before it is pure, so it only
-loads, renders once per language, personalises for the sample member and writes files.
+writes what the preflight (``digest.checks.preflight``) already rendered and
+personalised for the sample member, one edition per language, plus the web pages.
 The default language's files go in the folder itself, each other language's in a
 subfolder named after it (``build/2015-10/ja/``), as the archive lays out its pages.
 """
@@ -10,13 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Mapping
+
+import jinja2
 
 from ..config import Settings
-from ..content import Issue, load_issue
-from . import RenderedIssue, render_web_page
-from .issue import build_environment, render_editions
-from .mime import MessageFactory, OutgoingMessage
+from ..content import Issue
 from ..members.tokens import unsubscribe_secret
+from . import RenderedIssue, render_web_page
+from .issue import build_environment
+from .mime import MessageFactory, OutgoingMessage
+
+if TYPE_CHECKING:
+    from ..checks.markup import RenderedSample
 
 
 @dataclass(frozen=True)
@@ -39,16 +46,16 @@ def sample_message(rendered: RenderedIssue, settings: Settings) -> OutgoingMessa
     return factory.personalise(newsletter.sample_member_email, newsletter.sample_member_name)
 
 
-def build_issue(folder: str | Path, settings: Settings, out_dir: Path | None = None) -> BuildResult:
-    """Load, render each language once, and write email.html, email.txt, email.eml and
-    index.html per language."""
-    issue = load_issue(folder)
-    env = build_environment(settings)
+def write_build(issue: Issue, samples: Mapping[str, RenderedSample], settings: Settings, out_dir: Path | None = None,
+                env: jinja2.Environment | None = None) -> BuildResult:
+    """Write email.html, email.txt, email.eml (the sample member's message) and
+    index.html for each language's checked sample, the default language first."""
+    env = env or build_environment(settings)
     out_dir = out_dir or settings.build_dir / issue.slug
     files: dict[str, Path] = {}
     sizes = []
-    for index, (language, rendered) in enumerate(render_editions(issue, settings, env).items()):
-        message = sample_message(rendered, settings)
+    for index, (language, sample) in enumerate(samples.items()):
+        message = sample.message
         folder_out = out_dir if index == 0 else out_dir / language
         prefix = "" if index == 0 else f"{language}/"
         folder_out.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,8 @@ from ..content.translations import FALLBACKS, localise
 from ..errors import ConfigError
 from ..i18n import language_name, translations
 from .email import compile_mjml, inline_css
-from .markdown import LinkNotes, markdown_to_text, wrap_text
+from .flowed import tidy, to_flowed
+from .markdown import LinkNotes, markdown_to_text, text_width, wrap_text
 from .slots import MemberSlots, PublicMember, Slot, SlotTable, SlotText, escape_html
 from .templates import language_context, make_environment, render_template
 
@@ -95,7 +96,8 @@ def render_issue(issue: Issue, settings: Settings, env: jinja2.Environment | Non
     context[UNSUBSCRIBE_FIELD] = table.token(Slot("{" + UNSUBSCRIBE_FIELD + "}"))
     context[PREFERENCES_FIELD] = table.token(Slot("{" + PREFERENCES_FIELD + "}"))
     html = inline_css(compile_mjml(render_template(env, EMAIL_TEMPLATE, context)))
-    text = _tidy_text(render_template(env, TEXT_TEMPLATE, {**context, "links": LinkNotes()}))
+    notes = LinkNotes(shown=[context["web_url"], *(item.link for item in issue.items if item.link)])
+    text = to_flowed(tidy(render_template(env, TEXT_TEMPLATE, {**context, "links": notes})))
     return RenderedIssue(
         issue=context["issue"],
         subject=context["issue"].subject,
@@ -139,6 +141,7 @@ def build_environment(settings: Settings) -> jinja2.Environment:
     env = make_environment(settings.templates_dir)
     env.filters["plaintext"] = _plaintext
     env.filters["wrap"] = wrap_text
+    env.filters["width"] = text_width
     return env
 
 
@@ -162,11 +165,7 @@ def _context(issue: Issue, settings: Settings, member: Any, audience: str, langu
         "audience": audience,
         "web_url": web_url_for(issue, settings, language),
         "alternates": (),
+        "subscribe_url": settings.newsletter.subscribe_url or f"{settings.newsletter.base_url.rstrip('/')}/subscribe",
         **language_context(translations(settings.locale_dir, language), language),
     }
 
-
-def _tidy_text(text: str) -> str:
-    """Template whitespace is hard to get right in plain text: normalise it here."""
-    lines = [line.rstrip() for line in text.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"

@@ -4,7 +4,7 @@ A new ``EmailMessage`` per member re-encodes every header and part; at 100,000 m
 that is the slow path. Here the fixed headers are folded and encoded once (with the
 stdlib's policy, so RFC 2047 and line lengths are the stdlib's), the bodies' literal
 text is quoted-printable encoded once, and a member costs the encoding of its few slot
-values, a join, and a few header lines.
+values, a join, and a few header lines. The text part is ``format=flowed; delsp=yes``.
 
 Each literal and each slot value is encoded separately and joined with soft line breaks
 (``=`` CRLF), which decoders remove; so the merged body decodes exactly to the merged
@@ -29,6 +29,7 @@ from ..addresses import check_header_value, normalise_address
 from ..config import Settings
 from ..i18n import match_language
 from ..members.tokens import list_id_for, unsubscribe_url
+from .flowed import CONTENT_TYPE_PARAMS as FLOWED_PARAMS
 from .issue import PREFERENCES_FIELD, UNSUBSCRIBE_FIELD, RenderedIssue
 from .slots import SlotText, escape_html
 
@@ -142,10 +143,11 @@ class MessageFactory:
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click", CRLF,
         ))
         self._content_type = f'Content-Type: multipart/alternative; boundary="{self.boundary}"{CRLF}'
-        part_head = CRLF + "--" + self.boundary + CRLF + 'Content-Type: text/{}; charset="utf-8"' + CRLF
+        part_head = CRLF + "--" + self.boundary + CRLF + 'Content-Type: text/{}; charset="utf-8"{}' + CRLF
         part_head += "Content-Transfer-Encoding: quoted-printable" + CRLF + CRLF
-        self._text_head = part_head.format("plain").encode("ascii")
-        self._html_head = part_head.format("html").encode("ascii")
+        # The text part is wrapped as format=flowed (render/flowed.py), so phones reflow it.
+        self._text_head = part_head.format("plain", "; " + FLOWED_PARAMS).encode("ascii")
+        self._html_head = part_head.format("html", "").encode("ascii")
         self._tail = f"{CRLF}--{self.boundary}--{CRLF}".encode("ascii")
         self._text_body = EncodedBody(rendered.text, None)
         self._html_body = EncodedBody(rendered.html, escape_html)

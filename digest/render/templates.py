@@ -14,6 +14,7 @@ member (never what the editor meant).
 from __future__ import annotations
 
 import gettext as gettext_module
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -44,10 +45,24 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
     )
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # renders pass their own
     env.filters["markdown"] = markdown_to_html
+    env.filters["css"] = css_value
     env.filters["longdate"] = _long_date
     env.globals["lang_attr"] = _lang_attr
     env.globals["language_name"] = language_name
     return env
+
+
+_CSS_VALUE = re.compile(r"[\w\s#%,.'\"()/+-]*")
+
+
+def css_value(value: str) -> Markup:
+    """A theme value (colour, font stack) for a <style> block, where HTML escaping would
+    break its quotes: passed through unescaped only if it cannot end the declaration,
+    the rule or the style element."""
+    text = str(value)
+    if not _CSS_VALUE.fullmatch(text):
+        raise TemplateError(f"theme value {text!r} has characters a CSS value may not hold (;{{}}<>\\)")
+    return Markup(text)
 
 
 def language_context(translations: gettext_module.NullTranslations, language: str) -> dict[str, Any]:

@@ -27,7 +27,10 @@ from .links import link_key
 from .readers import FeedEntry, read_feed, read_page
 
 DRAFT_LINE = "draft = true  # from a feed: delete this line to keep the item, or delete the item"
-ALT_MISSING = "# describe the image for readers who cannot see it; check reports an error until then"
+# With no alt text from the page, the line is left commented out: check reports the image
+# until the editor writes one (image_alt = "" alone would mark the image decorative).
+ALT_MISSING = '# image_alt = ""  describe the image for readers who cannot see it, then remove the "# "'
+
 _MARKUP = set("\\`*_{}[]<>()#+!|~&$")
 
 
@@ -249,7 +252,7 @@ def item_text(item: NewItem) -> str:
     front = [f"title = {toml_string(item.title or item.link)}", f"link = {toml_string(item.link)}"]
     if item.image:
         alt = f"image_alt = {toml_string(item.image_alt)}"
-        front += [f"image = {toml_string(item.image)}", alt if item.image_alt else f"{alt}  {ALT_MISSING}"]
+        front += [f"image = {toml_string(item.image)}", alt if item.image_alt else ALT_MISSING]
     if item.date:
         front.append(f"date = {item.date.isoformat()}")
     if item.draft:

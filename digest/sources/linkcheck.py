@@ -1,11 +1,11 @@
-"""``digest check --links``: every item link and image asked for over HTTP, so a dead
-link is found before members click it.
+"""``digest check --links``: every item link and image, and every link and image written
+in an item's body, asked for over HTTP, so a dead link is found before members click it.
 
 Each distinct URL is probed once, many at a time (a ThreadPoolExecutor; the work is
 waiting on the network), with HEAD first and GET when a server refuses HEAD (405,
 501) or HEAD fails, both within ``[linkcheck] timeout`` seconds in total (a server
 dripping its headers is cut off; see ``deadline.py``). A broken URL is reported at
-every ``link``/``image`` line using it.
+every ``link``/``image`` line and body line using it.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from ..config import Settings
 from ..content import Finding, Issue
 from .deadline import Deadline
 from .fetch import FetchLimits, new_session, user_agent
+from .links import body_links
 
 _RETRY_WITH_GET = {405, 501}
 
@@ -30,20 +31,24 @@ class LinkTarget:
     """One URL at one place in an item file."""
 
     url: str
-    kind: str  # "link" | "image"
+    kind: str  # "link" | "image" | "body link" | "body image"
     path: Path
     line: int | None
 
 
 def link_targets(issue: Issue) -> list[LinkTarget]:
-    """Every http(s) link and image of the issue's items, in order, and those a
-    translation sets for itself (an inherited one is checked on its item)."""
+    """Every http(s) link and image of the issue's items and their bodies, in order, and
+    those a translation sets for itself (an inherited one is checked on its item)."""
     targets = []
     for item, version in issue.items_with_translations():
         for kind in ("link", "image"):
             url = getattr(version, kind)
             if url.startswith(("http://", "https://")) and (version is item or url != getattr(item, kind)):
                 targets.append(LinkTarget(url, kind, version.path, version.lines.get(kind)))
+        if version is item or version.body != item.body:
+            for found in body_links(version):
+                if found.url.startswith(("http://", "https://")):
+                    targets.append(LinkTarget(found.url, f"body {found.kind}", version.path, found.line))
     return targets
 
 
