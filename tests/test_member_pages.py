@@ -1,52 +1,50 @@
-"""The members' pages' words and limits: every shipped language has every string, a
-template asking for a string no catalog has fails with its file and line, and the
-per-client limit slides with time."""
+"""The members' pages' words and limits: every message the pages and the confirmation
+email use is in each shipped catalog (tests/test_languages.py extracts them from the
+templates), a code no message has fails with the file named, languages are matched by
+tag and Accept-Language, and the per-client limit slides with time."""
 from __future__ import annotations
 
-import tomllib
+from dataclasses import replace
 
 import pytest
 
 from digest.errors import TemplateError
-from digest.members.catalog import Catalog
+from digest.members.http import Request
 from digest.members.limits import RateLimiter
 from digest.members.site import Site
-from digest.members.http import Request
 
 from .conftest import REPO
-
-LOCALE = REPO / "locale"
-
-
-def keys(language: str) -> set[str]:
-    return set(tomllib.loads((LOCALE / language / "members.toml").read_text(encoding="utf-8")))
+from .test_languages import template_messages
 
 
-@pytest.mark.parametrize("language", ["ja"])
-def test_every_shipped_language_has_every_string_of_the_default(language):
-    assert keys(language) == keys("en")
+def test_the_pages_and_the_confirmation_email_are_in_the_catalogs_extraction():
+    wanted = template_messages()
+    assert {"Check your inbox", "Confirm my subscription", "Your subscription to %(newsletter)s",
+            "Confirm your subscription to %(newsletter)s", "One click and you are in."} <= wanted
 
 
-def test_languages_are_matched_by_primary_subtag_and_accept_language():
-    catalog = Catalog.load(LOCALE, "en")
-    assert catalog.languages == ["en", "ja"]
-    assert catalog.negotiate("ja-JP") == "ja"
-    assert catalog.negotiate("", accept_language="fr-CH, fr;q=0.9, ja;q=0.8, en;q=0.1") == "ja"
-    assert catalog.negotiate("fr", accept_language="de, ja;q=0") == "en"
+def test_languages_are_matched_by_tag_and_accept_language(settings):
+    site = Site(settings, "secret")
+    assert site.languages == ("en", "ja")
+
+    def request(accept: str) -> Request:
+        return Request({"REQUEST_METHOD": "GET", "HTTP_ACCEPT_LANGUAGE": accept})
+
+    assert site.language_for(request(""), "ja-JP") == "ja"
+    assert site.language_for(request("fr-CH, fr;q=0.9, ja;q=0.8, en;q=0.1")) == "ja"
+    assert site.language_for(request("de, ja;q=0"), "fr") == "en"
 
 
-def test_a_page_asking_for_a_string_no_catalog_has_fails_with_its_file_and_line(tmp_path, settings, monkeypatch):
-    from dataclasses import replace
-
+def test_a_page_naming_a_message_that_does_not_exist_fails_with_the_file_named(tmp_path, settings):
     templates = tmp_path / "templates"
     (templates / "pages").mkdir(parents=True)
-    (templates / "pages" / "message.html").write_text("<p>\n{{ t.no_such_string }}</p>\n", encoding="utf-8")
-    tables = {**settings.tables, "paths": {**settings.tables["paths"], "templates": str(templates),
-                                          "locale": str(LOCALE)}}
+    for name in ("base.html", "messages.html", "message.html"):
+        (templates / "pages" / name).write_text((REPO / "templates" / "pages" / name).read_text(encoding="utf-8"),
+                                                encoding="utf-8")
+    tables = {**settings.tables, "paths": {**settings.tables["paths"], "templates": str(templates)}}
     site = Site(replace(settings, tables=tables), "secret")
-    with pytest.raises(TemplateError) as info:
-        site.message(Request({"REQUEST_METHOD": "GET"}), "en", "check_inbox_title", "text")
-    assert "message.html:2" in str(info.value)
+    with pytest.raises(TemplateError, match="pages/messages.html has no message 'no_such_message'"):
+        site.message(Request({"REQUEST_METHOD": "GET"}), "en", "check_inbox_title", "no_such_message")
 
 
 def test_the_per_client_limit_slides_with_time_and_counts_clients_apart():

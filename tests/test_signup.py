@@ -202,7 +202,7 @@ def test_preferences_change_name_and_language_and_the_page_then_speaks_it(app):
                          allow_redirects=False)
     assert saved.status_code == 303 and saved.headers["Location"].startswith("/preferences?t=")
     after = browser.get(saved.headers["Location"])
-    assert after.headers["Content-Language"] == "ja" and '<html lang="ja">' in after.text
+    assert after.headers["Content-Language"] == "ja" and '<html lang="ja" dir="ltr">' in after.text
     assert "保存しました。" in after.text and 'value="田中 愛子"' in after.text
     with app.ledger() as ledger:
         [member] = list(ledger.iter_subscribed())

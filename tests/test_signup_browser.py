@@ -28,6 +28,7 @@ HEADINGS = {
     "ja": {"inbox": "メールをご確認ください", "confirm": "購読の確認", "done": "購読が完了しました",
            "prefs": "ICLEI Japan News の配信設定"},
 }
+ISSUE_SUBJECTS = {"en": "ICLEI Japan News, October 2015 | イクレイ日本ニュース", "ja": "イクレイ日本ニュース 2015年10月号"}
 UNSUBSCRIBED = {"en": "You are unsubscribed.", "ja": "配信を停止しました。"}
 
 
@@ -77,6 +78,8 @@ def test_a_reader_subscribes_confirms_switches_language_and_unsubscribes_in_the_
 
         issue_email = send_next_issue(app, "aiko@example.org")
         assert issue_email["To"].addresses[0].addr_spec == "aiko@example.org"
+        assert issue_email["Content-Language"] == switch_to, "the next issue comes in the language chosen on the page"
+        assert issue_email["Subject"] == ISSUE_SUBJECTS[switch_to]
         footer_link = re.search(r"https://\S+/preferences\?t=[A-Za-z0-9_-]+", issue_email.get_body(("plain",)).get_content())
         page.goto(app.origin + local(footer_link.group(0)))
         assert page.get_attribute("html", "lang") == switch_to, "the issue's footer leads to the page in the new language"

@@ -48,9 +48,7 @@ class PublicApp:
         try:
             response = handler(self.site, request)
         except BodyTooLarge:
-            strings = self.site.catalog.strings(language)
-            response = self.site.message(request, language, "too_large_title", strings.too_large_text,
-                                         "413 Content Too Large")
+            response = self.site.message(request, language, "too_large_title", "too_large_text", "413 Content Too Large")
         return response.send(start_response)
 
     @staticmethod

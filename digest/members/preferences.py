@@ -27,27 +27,23 @@ def preferences_page(site: Site, request: Request) -> Response:
     token = form.get("t") or request.query.get("t", "")
     email = site.sealer.preferences_email(token)
     if email is None:
-        language = site.language_for(request)
-        return site.message(request, language, "link_invalid_title", site.catalog.strings(language).link_invalid_text,
+        return site.message(request, site.language_for(request), "link_invalid_title", "link_invalid_text",
                             "400 Bad Request")
     with site.ledger() as ledger:
         if ledger.is_forgotten(email):
-            language = site.language_for(request)
-            return site.message(request, language, "forgotten_title", site.catalog.strings(language).forgotten_text,
-                                "410 Gone")
+            return site.message(request, site.language_for(request), "forgotten_title", "forgotten_text", "410 Gone")
         member = ledger.member(email)
         language = site.language_for(request, member.language if member else "")
         if request.method != "POST":
             done = request.query.get("done", "")
-            return _page(site, request, language, token, email, member, notice=_notice(site, language, done))
+            return _page(site, request, language, token, email, member, notice=f"{done}_notice" if done in DONE else "")
         if not site.csrf_ok(request, form):
-            return _page(site, request, language, token, email, member, status="403 Forbidden",
-                         notice=site.catalog.strings(language).form_expired)
+            return _page(site, request, language, token, email, member, status="403 Forbidden", notice="form_expired")
         action = form.get("action", "")
         if action == "save" and member is not None:
             name = form.get("name", "").strip()
-            chosen = site.catalog.match(form.get("language", "")) or language
-            error = name_error(site, name, chosen)
+            chosen = site.match(form.get("language", "")) or language
+            error = name_error(name)
             if error:
                 return _page(site, request, language, token, email, member, status="400 Bad Request", error=error)
             ledger.update_profile(email, name=name, language=chosen)
@@ -58,9 +54,8 @@ def preferences_page(site: Site, request: Request) -> Response:
         if action == "resubscribe":
             if member is None or member.status != SUBSCRIBED:
                 if not _resubscribe(site, ledger, member.address if member else email, member, language):
-                    return site.message(request, language, "unavailable_title",
-                                        site.catalog.strings(language).unavailable_text, "503 Service Unavailable",
-                                        headers=[("Retry-After", "300")])
+                    return site.message(request, language, "unavailable_title", "unavailable_text",
+                                        "503 Service Unavailable", headers=[("Retry-After", "300")])
             return _back(site, email, "resubscribe")
     return _page(site, request, language, token, email, member, status="400 Bad Request")
 
@@ -84,20 +79,12 @@ def _resubscribe(site: Site, ledger: SendLedger, address: str, member: StoredMem
 
 def _page(site: Site, request: Request, language: str, token: str, email: str, member: StoredMember | None, *,
           status: str = "200 OK", notice: str = "", error: str = "") -> Response:
-    strings = site.catalog.strings(language)
     state = member.status if member else "none"
     return site.render(request, "preferences.html", language, "preferences_title", status, token=token,
-                       email=member.address if member else email, member=member, status_text=strings[f"status_{state}"],
+                       email=member.address if member else email, member=member, state=f"status_{state}",
                        can_unsubscribe=member is None or member.status in (SUBSCRIBED, PENDING),
                        can_resubscribe=member is not None and member.status != SUBSCRIBED,
                        notice=notice, error=error)
-
-
-def _notice(site: Site, language: str, done: str) -> str:
-    if done not in DONE:
-        return ""
-    strings = site.catalog.strings(language)
-    return strings(f"{done}_notice", newsletter=site.settings.newsletter.name)
 
 
 def _back(site: Site, email: str, done: str) -> Response:

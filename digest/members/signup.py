@@ -39,22 +39,20 @@ def _subscribe(site: Site, request: Request) -> Response:
     language = site.language_for(request, form.get("language", ""))
     values = {"email": form.get("email", "").strip(), "name": form.get("name", "").strip(), "language": language}
     if not site.csrf_ok(request, form):
-        strings = site.catalog.strings(language)
         if "csrf" not in form:  # a form from elsewhere (the archive's snippet): show ours, filled in
-            return _form(site, request, language, values, notice=strings.form_continue)
-        return _form(site, request, language, values, notice=strings.form_expired, status="403 Forbidden")
+            return _form(site, request, language, values, notice="form_continue")
+        return _form(site, request, language, values, notice="form_expired", status="403 Forbidden")
     wait = site.limiter.hit(client_key(request.client_ip))
     if wait:
-        text = site.catalog.strings(language)("too_many_text", seconds=str(wait))
-        return site.message(request, language, "too_many_title", text, "429 Too Many Requests",
-                            headers=[("Retry-After", str(wait))])
+        return site.message(request, language, "too_many_title", "too_many_text", "429 Too Many Requests",
+                            headers=[("Retry-After", str(wait))], seconds=str(wait))
     if form.get(HONEYPOT):
         return _check_inbox(site, request, language, values["email"])
-    error = name_error(site, values["name"], language)
+    error = name_error(values["name"])
     try:
         address = normalise_address(values["email"])
     except HeaderError:
-        error = site.catalog.strings(language).invalid_email
+        error = "invalid_email"
     if error:
         return _form(site, request, language, values, error=error, status="400 Bad Request")
     with site.ledger() as ledger:
@@ -68,20 +66,20 @@ def _subscribe(site: Site, request: Request) -> Response:
             with site.ledger() as ledger:
                 ledger.cancel_confirmation(confirmation.id)
             log.error("confirmation email not sent: %s", exc)
-            return site.message(request, language, "unavailable_title", site.catalog.strings(language).unavailable_text,
-                                "503 Service Unavailable", headers=[("Retry-After", "300")])
+            return site.message(request, language, "unavailable_title", "unavailable_text", "503 Service Unavailable",
+                                headers=[("Retry-After", "300")])
     return _check_inbox(site, request, language, address)
 
 
-def name_error(site: Site, name: str, language: str) -> str:
-    """Why a name cannot be kept ('' if it can): one line of plain text, not too long."""
-    strings = site.catalog.strings(language)
+def name_error(name: str) -> str:
+    """Why a name cannot be kept, as a message code ('' if it can): one line of plain
+    text, not too long."""
     if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in name):
-        return strings.name_one_line
+        return "name_one_line"
     if _ENCODED_WORD.search(name):  # mail readers may decode it, into anything (CR/LF, other headers)
-        return strings.name_plain
+        return "name_plain"
     if len(name) > NAME_MAX:
-        return strings("name_too_long", max=str(NAME_MAX))
+        return "name_too_long"
     return ""
 
 
@@ -92,8 +90,7 @@ def _form(site: Site, request: Request, language: str, values: dict[str, str], *
 
 
 def _check_inbox(site: Site, request: Request, language: str, email: str) -> Response:
-    text = site.catalog.strings(language)("check_inbox_text", email=email, hours=f"{site.hours:g}")
-    return site.message(request, language, "check_inbox_title", text)
+    return site.message(request, language, "check_inbox_title", "check_inbox_text", email=email, hours=f"{site.hours:g}")
 
 
 def confirm_page(site: Site, request: Request) -> Response:
@@ -109,26 +106,24 @@ def confirm_page(site: Site, request: Request) -> Response:
         if refused is not None:
             return _refused(site, request, language, refused)
         if request.method != "POST" or not site.csrf_ok(request, form):
-            notice = site.catalog.strings(language).form_expired if request.method == "POST" else ""
+            notice = "form_expired" if request.method == "POST" else ""
             return site.render(request, "confirm.html", language, "confirm_title",
                                "403 Forbidden" if notice else "200 OK", token=token, email=confirmation.email,
                                notice=notice)
         outcome, _ = ledger.use_confirmation(confirmation.id, consent_network(request.client_ip))
     if outcome is not ConfirmOutcome.CONFIRMED:
         return _refused(site, request, language, outcome)
-    strings = site.catalog.strings(language)
-    text = strings("confirmed_text", newsletter=site.settings.newsletter.name, email=confirmation.email)
-    link = site.preferences_path(confirmation.email)
-    return site.message(request, language, "confirmed_title", text, link=(link, strings.manage_link))
+    return site.message(request, language, "confirmed_title", "confirmed_text",
+                        link=(site.preferences_path(confirmation.email), "manage_link"),
+                        newsletter=site.settings.newsletter.name, email=confirmation.email)
 
 
 def _refused(site: Site, request: Request, language: str, outcome: ConfirmOutcome) -> Response:
     """A link that cannot confirm: 400 if it was never ours, 410 if it expired or was used."""
-    strings = site.catalog.strings(language)
-    again = (site.paths.subscribe + f"?lang={language}", strings.signup_again)
+    again = (site.paths.subscribe + f"?lang={language}", "signup_again")
     if outcome is ConfirmOutcome.EXPIRED:
-        return site.message(request, language, "link_expired_title", strings("link_expired_text", hours=f"{site.hours:g}"),
-                            "410 Gone", link=again)
+        return site.message(request, language, "link_expired_title", "link_expired_text", "410 Gone", link=again,
+                            hours=f"{site.hours:g}")
     if outcome is ConfirmOutcome.USED:
-        return site.message(request, language, "link_used_title", strings.link_used_text, "410 Gone", link=again)
-    return site.message(request, language, "link_invalid_title", strings.link_invalid_text, "400 Bad Request", link=again)
+        return site.message(request, language, "link_used_title", "link_used_text", "410 Gone", link=again)
+    return site.message(request, language, "link_invalid_title", "link_invalid_text", "400 Bad Request", link=again)

@@ -1,15 +1,16 @@
-"""What every members' page shares: settings, tokens, strings, limits, the mailer, and
+"""What every members' page shares: settings, tokens, languages, limits, the mailer, and
 the one way a page is rendered (``templates/pages/``, autoescaped, in one language).
 
-Pages are Jinja templates in the editor's theme folder; they get ``t`` (the language's
-strings), ``newsletter``, ``theme``, ``paths`` (our routes, path only), ``languages``,
-``csrf`` (the form token for this browser) and a per-response CSP ``nonce`` for their
-one stylesheet. No page uses JavaScript.
+Pages are Jinja templates in the editor's theme folder, translated through the same
+gettext catalogs as the email (``locale/<lang>/LC_MESSAGES/digest.po``). Handlers name
+what a page says by code (``title="check_inbox_title"``); ``pages/messages.html`` holds
+the words. Pages also get ``newsletter``, ``theme``, ``paths`` (our routes, path only),
+``languages``, ``csrf`` (the form token for this browser) and a per-response CSP
+``nonce`` for their one stylesheet. No page uses JavaScript.
 """
 from __future__ import annotations
 
 import queue
-import re
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,19 +18,17 @@ from pathlib import Path
 from typing import Any, ContextManager, Iterator
 from urllib.parse import quote, urlsplit
 
-from markupsafe import Markup
-
 from ..config import Settings
-from ..render.templates import make_environment, render_template
+from ..errors import TemplateError
+from ..i18n import catalog_languages, language_name, match_language, negotiate, translations
+from ..render.templates import language_context, make_environment, render_template
 from ..store.ledger import SendLedger
-from .catalog import Catalog
 from .confirmation import ConfirmationMailer
 from .http import CSRF_COOKIE, Request, Response, csrf_cookie_header
 from .limits import RateLimiter
 from .member_tokens import TokenSealer
 
 NAME_MAX = 100  # characters
-_CSS_UNSAFE = re.compile(r"[<>{};\\\r\n]")
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,8 @@ class Site:
         web = settings.table("web")
         self.settings = settings
         self.sealer = TokenSealer(secret)
-        self.catalog = Catalog.for_settings(settings)
-        self.mailer = ConfirmationMailer(settings, secret, self.catalog)
+        self.languages = tuple(dict.fromkeys([settings.newsletter.language, *catalog_languages(settings.locale_dir)]))
+        self.mailer = ConfirmationMailer(settings, secret, self.languages)
         self.limiter = RateLimiter(int(web["signups_per_minute"]), 60.0)
         self.interval = float(web["confirmation_interval"])
         self.hours = float(web["confirm_hours"])
@@ -82,7 +81,7 @@ class Site:
         self.ledgers = LedgerPool(settings.path("ledger"))
         self.paths = Paths.under(settings.newsletter.base_url)
         self.env = make_environment(settings.templates_dir)
-        self.env.filters["css"] = lambda value: Markup(_CSS_UNSAFE.sub("", str(value)))
+        self.env.globals["unknown_message"] = _unknown_message
 
     def ledger(self) -> ContextManager[SendLedger]:
         """A store connection for the length of a ``with`` block, lent by the pool."""
@@ -99,32 +98,46 @@ class Site:
             return False
         return self.sealer.form_token_matches(request.cookies.get(CSRF_COOKIE, ""), form.get("csrf", ""))
 
-    def language_for(self, request: Request, *choices: str) -> str:
-        return self.catalog.negotiate(*choices, accept_language=request.accept_language)
+    def match(self, tag: str) -> str | None:
+        """The page language for a BCP 47 tag (``ja-JP`` -> ``ja``), or None."""
+        return match_language(tag, self.languages, "") or None
 
-    def render(self, request: Request, template: str, language: str, title_key: str, status: str = "200 OK",
+    def language_for(self, request: Request, *choices: str) -> str:
+        """The first of ``choices`` we speak, else the browser's Accept-Language, else the newsletter's."""
+        for choice in choices:
+            if choice and self.match(choice):
+                return self.match(choice)  # type: ignore[return-value]
+        return negotiate(request.accept_language, self.languages) or self.languages[0]
+
+    def render(self, request: Request, template: str, language: str, title: str, status: str = "200 OK",
                headers: list[tuple[str, str]] | None = None, **context: Any) -> Response:
-        """A page in ``language``; ``title_key`` names its heading in the strings."""
-        strings = self.catalog.strings(language)
+        """A page in ``language``; ``title`` is the code of its heading (pages/messages.html)."""
         nonce = secrets.token_urlsafe(16)
         body = render_template(self.env, f"pages/{template}", {
-            "t": strings,
-            "title": strings(title_key, newsletter=self.settings.newsletter.name),
+            **language_context(translations(self.settings.locale_dir, language), language),
+            "title": title,
             "newsletter": self.settings.newsletter,
             "theme": self.settings.theme,
             "paths": self.paths,
-            "languages": [(code, self.catalog.strings(code).language_name) for code in self.catalog.languages],
+            "languages": [(code, language_name(code)) for code in self.languages],
             "csrf": self.sealer.form_token(request.csrf_cookie),
             "nonce": nonce,
             "hours": f"{self.hours:g}",
+            "name_max": NAME_MAX,
             "notice": "",
             "error": "",
             **context,
         })
-        return Response(status, body, [*csrf_cookie_header(request), *(headers or [])], nonce=nonce,
-                        language=strings.language)
+        return Response(status, body, [*csrf_cookie_header(request), ("Vary", "Accept-Language"), *(headers or [])],
+                        nonce=nonce, language=language)
 
-    def message(self, request: Request, language: str, title_key: str, text: str, status: str = "200 OK",
-                link: tuple[str, str] | None = None, headers: list[tuple[str, str]] | None = None) -> Response:
-        """A page that only says something (and maybe offers one link)."""
-        return self.render(request, "message.html", language, title_key, status, headers, text=text, link=link)
+    def message(self, request: Request, language: str, title: str, text: str, status: str = "200 OK",
+                link: tuple[str, str] | None = None, headers: list[tuple[str, str]] | None = None,
+                **values: str) -> Response:
+        """A page that only says something: ``title`` and ``text`` are codes, ``values``
+        what the text fills in, ``link`` an (href, code) pair."""
+        return self.render(request, "message.html", language, title, status, headers, text=text, values=values, link=link)
+
+
+def _unknown_message(code: str) -> str:
+    raise TemplateError(f"pages/messages.html has no message {code!r}")
