@@ -10,6 +10,9 @@ and keeps its traceback. Each class carries what the user needs to find the faul
     │   └── DkimKeyError           the DKIM private key: missing, unreadable, not PKCS#8 PEM
     ├── HeaderError                CR/LF or malformed values bound for a mail header
     ├── FetchError(url)            a page or feed could not be fetched or is not what we expected
+    ├── LedgerError(path)          the ledger cannot be read or written (corrupt, locked, disk full)
+    ├── SendRefused                a send must not start: another is running, the audience or the
+    │                              ledger does not match what was sent before
     ├── PreflightError(findings)   build or send refused: the issue has check errors
     ├── DoctorError                the DNS checks before a send found records that are wrong
     └── DeliveryError(recipient, reply)  a backend refused or failed
@@ -74,6 +77,23 @@ class FetchError(DigestError):
 
     def __str__(self) -> str:
         return f"{self.url}: {self.message}"
+
+
+class LedgerError(DigestError):
+    """The ledger cannot be opened, read or written; the message says what to do."""
+
+    def __init__(self, message: str, path: str | Path | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = Path(path) if path is not None else None
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path is not None else self.message
+
+
+class SendRefused(DigestError):
+    """A send that must not start as asked (another run holds the issue, a different
+    members file for a send in progress, earlier sends without their ledger)."""
 
 
 class PreflightError(DigestError):

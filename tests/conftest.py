@@ -15,14 +15,32 @@ SEED_ISSUE = REPO / "issues" / "2015-10"
 SEED_TEXT = REPO / "tests" / "fixtures" / "seed" / "iclei-japan-news-2015-10.txt"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_state_home(tmp_path_factory):
+    """Module- and session-scoped fixtures that send must not leave a trail of sends in
+    the real ~/.local/state either: one private state folder for the whole session,
+    which each test then replaces with its own."""
+    import os
+
+    before = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("session-state"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = before
+
+
 @pytest.fixture(autouse=True)
-def _clean_digest_environment(monkeypatch):
-    """Tests must not see a developer's DIGEST_* overrides."""
+def _clean_digest_environment(monkeypatch, tmp_path_factory):
+    """Tests must not see a developer's DIGEST_* overrides, nor leave a trail of sends
+    in the developer's ~/.local/state (each test gets its own)."""
     import os
 
     for name in list(os.environ):
         if name.startswith("DIGEST_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
 
 
 @pytest.fixture

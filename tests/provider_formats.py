@@ -189,10 +189,30 @@ def check_resend(request: Request) -> list[str]:
             problems.append(f"email {n}: unknown fields {sorted(unknown)}")
         if not all(message.get(k) for k in ("from", "to", "subject")) or not (message.get("html") or message.get("text")):
             problems.append(f"email {n}: from, to, subject and html or text are required")
-        if message.get("from", "").startswith(('"', "=?")):
-            problems.append(f"email {n}: a quoted or encoded display name in from is refused")
+        problems += [f"email {n}: {problem}" for problem in resend_address_problems(message)]
         if not isinstance(message.get("headers", {}), dict):
             problems.append(f"email {n}: headers must be an object")
+    return problems
+
+
+def resend_address_problems(message: dict) -> list[str]:
+    """Resend's API reference: ``from`` is "sender@domain.com" or "Your Name <sender@domain.com>",
+    ``to`` a string or up to 50 strings of the same form. Resend refuses a quoted display
+    name in any of them (django-anymail works around it) and an RFC 2047 word in ``from``."""
+    problems = []
+    to = message.get("to", [])
+    to = [to] if isinstance(to, str) else to
+    if len(to) > 50:
+        problems.append("to holds more than 50 addresses")
+    fields = [("from", message.get("from", ""))] + [("to", a) for a in to] + [("reply_to", a) for a in message.get("reply_to", [])]
+    for name, value in fields:
+        parsed = getaddresses([value])
+        if len(parsed) != 1 or "@" not in parsed[0][1] or not re.fullmatch(r"(?:[^<>\"]+ )?<[^<>\s]+@[^<>\s]+>|[^<>\s\"]+@[^<>\s]+", value):
+            problems.append(f"{name} {value!r} is not an address Resend accepts")
+        if '"' in value:
+            problems.append(f"{name} {value!r}: a quoted display name is refused")
+        if name == "from" and "=?" in value:
+            problems.append(f"from {value!r}: an RFC 2047 encoded display name is refused")
     return problems
 
 

@@ -69,6 +69,12 @@ def test_new_refuses_to_overwrite_an_existing_issue(newsroom, issue):
     assert snapshot(issue) == before
 
 
+def test_new_without_a_date_takes_the_month_a_month_slug_names(newsroom, tmp_path):
+    assert digest(newsroom, "new", "2031-03").exit_code == 0
+    issue = load_issue(tmp_path / "issues" / "2031-03")
+    assert (issue.date.isoformat(), issue.subject) == ("2031-03-31", "ICLEI Japan News, March 2031")
+
+
 @pytest.mark.parametrize("args,words", [
     (["../escape"], "must be letters, digits"),
     (["2026-03", "--title", "Line\nbreak"], "must not contain line breaks"),

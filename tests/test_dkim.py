@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from digest.delivery.backends import get_backend
 from digest.delivery.batches import SendOptions
 from digest.delivery.dkim import signer_for
+from digest.delivery.audience import members_file_source, prepare_send
 from digest.delivery.send import send_issue
 from digest.errors import ConfigError, DkimKeyError
 from digest.render.mime import MessageFactory
@@ -33,7 +34,8 @@ def signing_settings(tmp_path, key_path, **overrides):
 def send(settings, seed_rendered, members):
     factory = MessageFactory(seed_rendered, settings, "secret")
     with SendLedger(settings.path("ledger")) as ledger:
-        return send_issue(factory, members, ledger, lambda: get_backend(settings), SendOptions.from_settings(settings))
+        plan = prepare_send(ledger, seed_rendered.issue.slug, "outbox", members_file_source(members), explicit=False)
+        return send_issue(factory, ledger, plan.run, lambda: get_backend(settings), SendOptions.from_settings(settings))
 
 
 def signature_tags(raw: bytes) -> dict[bytes, bytes]:

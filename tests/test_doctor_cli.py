@@ -18,7 +18,8 @@ from .dns_server import SilentServer
 
 def digest(tmp_path, *args, env):
     environ = {"DIGEST_OUTBOX_PATH": str(tmp_path / "outbox"), "DIGEST_LEDGER_PATH": str(tmp_path / "ledger.sqlite"),
-               "DIGEST_SENDING_BACKOFF": "0.001", "DIGEST_UNSUBSCRIBE_SECRET": "test-secret"}
+               "DIGEST_SENDING_BACKOFF": "0.001", "DIGEST_UNSUBSCRIBE_SECRET": "test-secret",
+               "XDG_STATE_HOME": str(tmp_path / "state")}  # each folder a separate installation with its own trail of sends
     environ.update({f"DIGEST_{key.upper()}": value for key, value in env.items()})
     return CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), *args], env=environ)
 

@@ -100,7 +100,7 @@ def test_a_test_send_uses_the_members_language_with_the_test_prefix(tmp_path):
     result = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "send", str(SEED_ISSUE),
                                       "--test", "aiko.tanaka@example.org"], env=env)
     assert result.exit_code == 0, result.output
-    message = parsed(tmp_path / "outbox" / "2015-10" / "aiko.tanaka@example.org.eml")
+    message = parsed(tmp_path / "outbox" / "2015-10" / "test" / "aiko.tanaka@example.org.eml")
     assert message["Subject"] == "[TEST] イクレイ日本ニュース 2015年10月号" and message["Content-Language"] == "ja"
 
 

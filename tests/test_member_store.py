@@ -13,10 +13,11 @@ from click.testing import CliRunner
 
 from digest.cli import cli
 from digest.cli.members import MEMBER_STATUSES
-from digest.store.ledger import STATUSES, Outcome, SendLedger
+from digest.errors import LedgerError
+from digest.store.ledger import STATUSES, Intent, Outcome, SendLedger
 from digest.store.members import consent_network
 
-from .conftest import REPO
+from .conftest import REPO, SEED_ISSUE
 
 
 @pytest.fixture
@@ -30,7 +31,8 @@ def digest(ledger_path):
 
     def run(*args: str, input: str | None = None):
         return runner.invoke(cli, ["--config", str(REPO / "config.toml"), *args], input=input,
-                             env={"DIGEST_LEDGER_PATH": str(ledger_path)})
+                             env={"DIGEST_LEDGER_PATH": str(ledger_path), "DIGEST_OUTBOX_PATH": str(ledger_path.parent / "outbox"),
+                                  "DIGEST_UNSUBSCRIBE_SECRET": "test-secret"})
 
     return run
 
@@ -128,7 +130,7 @@ def test_list_filters_by_status_and_the_cli_knows_every_status(digest, tmp_path)
 
 def test_the_store_accepts_only_the_five_statuses(ledger_path):
     with SendLedger(ledger_path) as ledger:
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(LedgerError, match="CHECK constraint failed"):
             ledger.db.execute("INSERT INTO members (email, address, status, status_at, created_at, updated_at) "
                               "VALUES ('x@example.org', 'x@example.org', 'deleted', '', '', '')")
 
@@ -147,7 +149,7 @@ def test_export_data_prints_profile_consent_and_sends_as_json(digest, ledger_pat
     digest("members", "add", "aiko@example.org", "--name", "Aiko", "--language", "ja")
     with SendLedger(ledger_path) as ledger:
         run = ledger.start_send("2015-10", "outbox")
-        ledger.record_intent(run.id, [("aiko@example.org", "<m1@example.org>")])
+        ledger.record_intent(run.id, [Intent("aiko@example.org", "<m1@example.org>")])
         ledger.record_outcomes(run.id, [Outcome("aiko@example.org", "sent", "p-1")])
     result = digest("members", "export-data", "Aiko@example.org")
     assert result.exit_code == 0, result.output
@@ -160,19 +162,21 @@ def test_export_data_prints_profile_consent_and_sends_as_json(digest, ledger_pat
 
 
 def test_forget_erases_personal_data_keeps_a_salted_hash_and_blocks_mail_and_import(digest, tmp_path, ledger_path):
-    path = members_csv(tmp_path, "email,name\naiko@example.org,Aiko\nben@example.org,Ben\n")
+    path = members_csv(tmp_path, "email,name,city\naiko@example.org,Aiko,Kyoto\nben@example.org,Ben,Iloilo\n")
     digest("members", "import", str(path))
+    sent = digest("send", str(SEED_ISSUE), "--yes")
+    assert sent.exit_code == 0, sent.output
     with SendLedger(ledger_path) as ledger:
-        run = ledger.start_send("2015-10", "outbox")
-        ledger.record_intent(run.id, [("aiko@example.org", "<m1@example.org>"), ("ben@example.org", "<m2@example.org>")])
+        run = ledger.send_run(SEED_ISSUE.name)
         ledger.record_outcomes(run.id, [Outcome("aiko@example.org", "failed", error="550 aiko@example.org unknown")])
     assert digest("members", "forget", "aiko@example.org", input="n\n").exit_code == 1, "asks first"
     result = digest("members", "forget", "AIKO@example.org", "--yes")
     assert result.stdout.strip() == "aiko@example.org: forgotten"
     with SendLedger(ledger_path) as ledger:
-        dump = "\n".join(ledger.db.iterdump())
-        assert ledger.is_suppressed("aiko@example.org") and ledger.counts(run.id) == {"failed": 1, "sending": 1}
-    assert "aiko" not in dump.lower(), "no trace of the address or the reply quoting it"
+        dump = "\n".join(ledger.db.connection.iterdump())
+        assert ledger.is_suppressed("aiko@example.org") and ledger.counts(run.id) == {"failed": 1, "sent": 1}
+        assert ledger.audience(run.id).members == 2, "the send's audience keeps its size"
+    assert "aiko" not in dump.lower() and "kyoto" not in dump.lower(), "no trace of the address, the name or the fields"
     reimport = digest("members", "import", str(path))
     assert f"{path}:2: skipped aiko@example.org (asked to be forgotten" in reimport.stderr
     assert digest("members", "add", "aiko@example.org").exit_code == 1

@@ -32,7 +32,7 @@ def test_invalid_and_duplicate_addresses_are_skipped_with_line_numbers(tmp_path)
 
 @pytest.mark.parametrize("content,words", [
     ("name\nAiko\n", "no 'email' column"),
-    (b"email\n\xff\xfe@example.org\n", "not valid UTF-8"),
+    (b"em\xffail\na@example.org\n", "not valid UTF-8"),
 ])
 def test_unusable_members_file_stops_with_file_named(tmp_path, content, words):
     path = write(tmp_path, content)

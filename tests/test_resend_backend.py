@@ -3,6 +3,10 @@ refused emails are named by index."""
 from __future__ import annotations
 
 from dataclasses import replace
+from email.header import decode_header, make_header
+from email.utils import getaddresses
+
+import pytest
 
 from digest.delivery.backends.base import Status
 from digest.delivery.backends.resend import idempotency_key
@@ -45,14 +49,37 @@ def test_refused_emails_are_permanent_and_ids_go_to_the_right_members(provider_b
     assert results[1].reason == "Invalid `to` field."
 
 
-def test_a_from_name_that_needs_quoting_or_encoding_is_sent_bare(provider_backend, seed_rendered, settings):
-    newsletter = replace(settings.newsletter, from_name="イクレイ日本, Tokyo")
+@pytest.mark.parametrize(("from_name", "sent_as"), [
+    ("イクレイ日本, Tokyo", "news@iclei-japan.example.org"),           # would need quoting: the name is left out
+    ("イクレイ日本", "イクレイ日本 <news@iclei-japan.example.org>"),   # no encoded word in from: sent as Unicode
+    ("ICLEI Japan News", "ICLEI Japan News <news@iclei-japan.example.org>"),
+])
+def test_from_is_never_quoted_or_encoded(provider_backend, seed_rendered, settings, from_name, sent_as):
+    newsletter = replace(settings.newsletter, from_name=from_name)
     factory = MessageFactory(seed_rendered, replace(settings, newsletter=newsletter), "test-secret")
     backend, server = provider_backend("resend")
     with backend:
         [result] = backend.send_batch([factory.personalise("a@example.org")])
     assert result.status is Status.QUEUED
-    assert server.requests[0].json()[0]["from"] == "イクレイ日本, Tokyo <news@iclei-japan.example.org>"
+    assert server.requests[0].json()[0]["from"] == sent_as
+
+
+@pytest.mark.parametrize(("name", "sent_as"), [
+    ("Smith, John", "=?utf-8?q?Smith=2C_John?= <smith@example.org>"),
+    ('Jo "JJ" Lee', "=?utf-8?q?Jo_=22JJ=22_Lee?= <smith@example.org>"),
+    ("田中 愛子", "=?utf-8?b?55Sw5LitIOaEm+WtkA==?= <smith@example.org>"),
+    ("Aiko Tanaka", "Aiko Tanaka <smith@example.org>"),
+    ("", "smith@example.org"),
+])
+def test_member_names_resend_refuses_when_quoted_are_sent_as_encoded_words(provider_backend, seed_factory, name, sent_as):
+    backend, server = provider_backend("resend")
+    with backend:
+        [result] = backend.send_batch([seed_factory.personalise("smith@example.org", name)])
+    assert result.status is Status.QUEUED
+    [to] = server.requests[0].json()[0]["to"]
+    assert to == sent_as
+    [(display, address)] = getaddresses([to])
+    assert address == "smith@example.org" and str(make_header(decode_header(display))) == name
 
 
 def test_a_hundred_emails_go_in_one_call(provider_backend, seed_factory):

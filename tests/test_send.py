@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from digest.cli import cli
 from digest.content import load_issue
-from digest.store.ledger import SendLedger
+from digest.delivery.audience import members_file_source, prepare_send
+from digest.store.ledger import Intent, SendLedger
 from digest.render import render_issue
 from digest.render.mime import MessageFactory
 from digest.delivery.batches import backoff_delay
@@ -46,7 +47,8 @@ def test_send_mails_every_member_personalised_and_a_second_run_sends_nobody(tmp_
     assert message["To"] == "Member 3 <m0003@example.org>"
     assert "Dear Member 3," in message.get_body(("plain",)).get_content()
     token = re.search(r"\?token=([\w-]+)(?:&lang=[\w-]+)?>", message["List-Unsubscribe"]).group(1)
-    assert read_token("digest-development-secret-not-for-sending", token)["email"] == "m0003@example.org"
+    secret = (tmp_path / "secret").read_text(encoding="ascii").strip()  # made by the first local send, beside the ledger
+    assert read_token(secret, token)["email"] == "m0003@example.org"
     before = {p.name: p.stat().st_ino for p in (tmp_path / "outbox" / "2015-10").iterdir()}
     again = digest(tmp_path, "send", str(SEED_ISSUE), "--members", str(members), "--yes")
     assert again.exit_code == 0 and "Nothing to send" in again.stdout and "12 already done" in again.stdout
@@ -113,17 +115,20 @@ def test_dry_run_renders_and_counts_but_sends_and_records_nothing(tmp_path):
     assert not (tmp_path / "ledger.sqlite").exists() and outbox_files(tmp_path) == []
 
 
-def test_test_send_prefixes_the_subject_and_is_not_recorded_as_the_send(tmp_path):
+def test_test_send_goes_to_the_test_folder_is_not_recorded_and_never_touches_a_members_file(tmp_path):
     members = write_members(tmp_path / "members.csv", 3)
+    real = digest(tmp_path, "send", str(SEED_ISSUE), "--members", str(members), "--yes")
+    assert real.exit_code == 0 and "3 member(s) to send" in real.stdout
+    delivered = tmp_path / "outbox" / "2015-10" / "m0001@example.org.eml"
+    before = delivered.read_bytes()
     result = digest(tmp_path, "send", str(SEED_ISSUE), "--members", str(members), "--test", "m0001@example.org")
     assert result.exit_code == 0, result.output
-    message = parsed(tmp_path / "outbox" / "2015-10" / "m0001@example.org.eml")
+    message = parsed(tmp_path / "outbox" / "2015-10" / "test" / "m0001@example.org.eml")
     assert message["Subject"].startswith("[TEST] ICLEI Japan News")
     assert "Dear Member 1," in message.get_body(("plain",)).get_content()
-    assert not (tmp_path / "ledger.sqlite").exists() or _rows(tmp_path) == 0
-    real = digest(tmp_path, "send", str(SEED_ISSUE), "--members", str(members), "--yes")
-    assert "3 member(s) to send" in real.stdout
-    assert not parsed(tmp_path / "outbox" / "2015-10" / "m0001@example.org.eml")["Subject"].startswith("[TEST]")
+    assert delivered.read_bytes() == before
+    assert _rows(tmp_path) == 3 and outbox_files(tmp_path) == ["m0000@example.org.eml", "m0001@example.org.eml",
+                                                               "m0002@example.org.eml", "test"]
 
 
 def test_confirmation_shows_issue_backend_and_count_and_no_sends_nothing(tmp_path):
@@ -143,8 +148,8 @@ def test_resume_confirms_outbox_files_left_in_flight_and_resends_the_rest_under_
     factory = MessageFactory(render_issue(load_issue(SEED_ISSUE), settings), settings, "secret")
     written, lost = factory.personalise("m0000@example.org"), factory.personalise("m0001@example.org")
     with SendLedger(settings.path("ledger")) as ledger:
-        run = ledger.start_send("2015-10", "outbox")
-        ledger.record_intent(run.id, [(written.recipient, written.message_id), (lost.recipient, lost.message_id)])
+        run = prepare_send(ledger, "2015-10", "outbox", members_file_source(members), explicit=False).run
+        ledger.record_intent(run.id, [Intent(written.recipient, written.message_id), Intent(lost.recipient, lost.message_id)])
     target = tmp_path / "outbox" / "2015-10" / "m0000@example.org.eml"
     target.parent.mkdir(parents=True)
     target.write_bytes(written.raw)
@@ -176,6 +181,12 @@ def test_status_counts_states_shows_last_errors_and_completeness(tmp_path):
     with SendLedger(tmp_path / "ledger.sqlite") as ledger:
         ledger.db.execute("UPDATE sends SET completed_at = NULL")
     assert "Complete: no: run `digest send" in digest(tmp_path, "status", str(SEED_ISSUE)).stdout
+
+
+def test_status_of_a_folder_that_does_not_exist_is_a_one_line_error(tmp_path):
+    result = digest(tmp_path, "status", "issues/no-such-issue")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: issues/no-such-issue: not an issue folder (no such directory)"
 
 
 def test_backoff_grows_exponentially_with_jitter_and_honours_retry_after():

@@ -30,10 +30,14 @@ def test_send_without_members_goes_to_the_stores_subscribed_members_only(tmp_pat
         ledger.request_confirmation("pending@example.org", "P", "en", interval=3600, lifetime=3600)
     result = digest(tmp_path, "send", str(SEED_ISSUE), "--yes")
     assert result.exit_code == 0, result.output
-    assert "2 member(s) to send" in result.output
+    assert "2 member(s) to send" in result.output and "member(s) from the members store" in result.output
     assert sent_to(tmp_path) == ["a@example.org", "c@example.org"]
+    digest(tmp_path, "members", "add", "d@example.org")
+    dry = digest(tmp_path, "send", str(SEED_ISSUE), "--dry-run")
+    assert "1 member(s) to send, 2 already done" in dry.output and "(members: the members store)" in dry.output
     again = digest(tmp_path, "send", str(SEED_ISSUE), "--yes")
-    assert "Nothing to send" in again.output and sent_to(tmp_path) == ["a@example.org", "c@example.org"]
+    assert again.exit_code == 0, again.output
+    assert sent_to(tmp_path) == ["a@example.org", "c@example.org", "d@example.org"], "a member added later gets it once"
 
 
 def test_a_one_off_send_to_a_file_skips_the_stores_unsubscribes_and_forgotten_addresses(tmp_path):

@@ -14,6 +14,7 @@ from digest.store.ledger import SendLedger
 from digest.render import render_issue
 from digest.render.mime import MessageFactory
 from digest.delivery.batches import SendOptions
+from digest.delivery.audience import members_file_source, prepare_send
 from digest.delivery.send import send_issue
 
 from .conftest import REPO, SEED_ISSUE, settings_with, write_members
@@ -29,7 +30,8 @@ def rendered():
 def run_send(settings, rendered, members, stop=None):
     factory = MessageFactory(rendered, settings, "secret")
     with SendLedger(settings.path("ledger")) as ledger:
-        report = send_issue(factory, members, ledger, lambda: get_backend(settings), SendOptions.from_settings(settings),
+        plan = prepare_send(ledger, rendered.issue.slug, "smtp", members_file_source(members), explicit=False)
+        report = send_issue(factory, ledger, plan.run, lambda: get_backend(settings), SendOptions.from_settings(settings),
                             stop=stop)
         run = ledger.send_run(rendered.issue.slug)
         return report, ledger.counts(run.id), {d.email: d for d in ledger.unfinished(run.id)}
@@ -113,6 +115,13 @@ def test_server_certificate_not_trusted_is_a_delivery_error(tmp_path, rendered, 
             run_send(settings, rendered, write_members(tmp_path / "members.csv", 2))
     finally:
         controller.stop()
+    assert handler.count == 0
+
+
+def test_starttls_refused_by_a_local_server_suggests_security_none(tmp_path, rendered, smtp_sink):
+    handler, port = smtp_sink
+    with pytest.raises(DeliveryError, match='STARTTLS extension not supported by server.* needs \\[smtp\\] security = "none"'):
+        run_send(smtp_settings(tmp_path, port, smtp_security="starttls"), rendered, write_members(tmp_path / "members.csv", 2))
     assert handler.count == 0
 
 

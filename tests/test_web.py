@@ -9,10 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from click.testing import CliRunner
 
 from digest.render.build import sample_message
-from digest.cli import cli
 from digest.config import load_settings
 from digest.content import load_issue
 from digest.errors import ConfigError
@@ -198,10 +196,6 @@ def test_app_refuses_to_start_without_the_secret(tmp_path, monkeypatch):
     settings = load_settings(REPO / "config.toml", environ={"DIGEST_LEDGER_PATH": str(tmp_path / "l.sqlite")})
     with pytest.raises(ConfigError, match="DIGEST_UNSUBSCRIBE_SECRET"):
         make_app(settings)
-    result = CliRunner().invoke(cli, ["--config", str(REPO / "config.toml"), "serve-unsubscribe", "--port", "0"])
-    assert result.exit_code == 1
-    assert result.output.strip().startswith("Error: environment variable DIGEST_UNSUBSCRIBE_SECRET")
-    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_module_level_app_reads_config_and_environment_on_first_request(tmp_path, monkeypatch):

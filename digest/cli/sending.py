@@ -1,45 +1,44 @@
 """``digest send`` and ``digest status``: the CLI side of sending, a thin shell over
-``digest.delivery`` (prompt, progress line, Ctrl-C, and the summary a person reads).
+``digest.delivery`` (prompt, progress, Ctrl-C, and the summary a person reads).
 
 The sending machinery is imported when a command runs, not when the CLI loads."""
 from __future__ import annotations
 
 import signal
-import sys
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..config import Settings
-from ..errors import DeliveryError, DigestError
+from ..errors import ContentError, DeliveryError, DigestError
 from .deliverability import check_before_send
 from .support import issue_dir_argument, settings_from
 
 if TYPE_CHECKING:
-    from ..delivery.audience import Audience
+    from ..delivery.audience import SendPlan
     from ..delivery.backends import Backend
-    from ..delivery.batches import SendOptions
-    from ..delivery.send import Progress, SendReport
-    from ..render.mime import MessageFactories
-    from ..store.ledger import SendLedger
+    from ..delivery.send import SendReport
+    from ..store.ledger import SkippedRow
+    from ..render.issue import RenderedIssue
 
 
 @click.command()
 @issue_dir_argument
 @click.option("--members", "members_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Send to this members CSV instead of the members store (one-off sends; "
-                   "the store's unsubscribes, bounces and complaints are still skipped).")
+              help="Send to this members CSV instead of the members store (one-off sends; the store's "
+                   "unsubscribes, bounces and complaints are still skipped). A send in progress keeps its audience.")
 @click.option("--yes", is_flag=True, help="Send without asking for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Render and count members; send nothing, record nothing.")
 @click.option("--test", "test_address", metavar="ADDRESS",
-              help='Send one message, subject prefixed "[TEST] ", to ADDRESS; not recorded as the send.')
+              help='Send one message, subject prefixed "[TEST] ", to ADDRESS; never recorded as a delivery.')
+@click.option("--new-ledger", is_flag=True,
+              help="Send even though the issue was sent before with a ledger that is now missing or elsewhere.")
 @click.option("--skip-doctor", is_flag=True, help="Send even if the SPF, DKIM or DMARC checks before the send find errors.")
 @click.pass_context
 def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bool, dry_run: bool,
-         test_address: str | None, skip_doctor: bool) -> None:
+         test_address: str | None, new_ledger: bool, skip_doctor: bool) -> None:
     """Send an issue to every subscribed member once; run it again to resume an interrupted send.
 
     Members come from the members store (see digest members), or from --members FILE.
@@ -51,67 +50,45 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
         digest send issues/2015-10 --yes
     """
     from ..content import load_issue
-    from ..delivery.audience import survey
     from ..delivery.backends import get_backend
     from ..delivery.batches import SendOptions
     from ..members.tokens import unsubscribe_secret
-    from ..render.issue import render_editions
-    from ..render.mime import MessageFactories
-    from ..store.ledger import SendLedger
 
     settings = settings_from(ctx)
     issue = load_issue(issue_dir)
-    _refuse_on_check_errors(issue_dir, settings, for_send=not test_address)
+    editions = _checked_editions(issue_dir, settings, for_send=not test_address)
+    explicit = members_path is not None
     backend = get_backend(settings)
     options = SendOptions.from_settings(settings)
-    real_send = not dry_run and not test_address
-    secret = unsubscribe_secret(settings, required=real_send and backend.name != "outbox")
     if test_address:
-        _send_test(settings, issue, backend, secret, members_path, test_address)
-        return
-    ledger_path = settings.path("ledger")
-    ledger = SendLedger(ledger_path) if real_send or ledger_path.is_file() else None
-    try:
-        audience = survey(members_path, ledger, issue.slug)
-        if members_path is None and audience.to_send == 0 and audience.done == 0:
-            raise DigestError("the members store has no subscribed members: add them with `digest members import FILE` "
-                              "(or the sign-up page), or send to a file with --members FILE")
-        factory = MessageFactories(render_editions(issue, settings), settings, secret)
-        _report_skipped(audience, members_path)
-        click.echo(f"Issue {issue.slug} ({factory.subject}): {audience.to_send:,} member(s) to send, "
-                   f"{audience.done:,} already done, via {backend.describe()}")
-        if dry_run:
-            click.echo("Dry run: nothing sent, nothing recorded.")
-            return
-        if audience.to_send == 0:
-            click.echo("Nothing to send: every member has been sent this issue.")
-            return
-        check_before_send(settings, backend.name, skip_doctor)
-        if not yes:
-            click.confirm(f"Send {issue.slug} to {audience.to_send:,} member(s) via {backend.describe()}?", abort=True)
-        assert ledger is not None
-        report = _run_send(factory, members_path, ledger, settings, options, audience, issue_dir)
-    finally:
-        if ledger is not None:
-            ledger.close()
-    _report_send(ctx, report, issue_dir)
+        _send_test(settings, editions, backend, unsubscribe_secret(settings, required=True, create=True), members_path,
+                   test_address)
+    elif dry_run:
+        _dry_run(settings, issue, editions, backend, unsubscribe_secret(settings, required=False), members_path, explicit)
+    else:
+        local = backend.name == "outbox"
+        secret = unsubscribe_secret(settings, required=not local, create=local)
+        report = _real_send(settings, issue, editions, backend, options, secret, members_path, explicit, yes, new_ledger,
+                            skip_doctor, issue_dir)
+        if report is not None:
+            _report_send(ctx, report, issue_dir)
 
 
-def _refuse_on_check_errors(issue_dir: Path, settings: Settings, for_send: bool) -> None:
+def _checked_editions(issue_dir: Path, settings: Settings, for_send: bool) -> dict[str, RenderedIssue]:
     """The preflight gate: PreflightError if `digest check` finds errors (for a real
-    send, drafts are errors; a --test message may hold drafts, marked)."""
+    send, drafts are errors; a --test message may hold drafts, marked). Returns the
+    editions it rendered (one per language), so the send renders nothing twice."""
     from ..checks.preflight import preflight
 
-    preflight(issue_dir, settings, for_send=for_send)
+    return preflight(issue_dir, settings, for_send=for_send).editions
 
 
-def _send_test(settings: Settings, issue, backend: Backend, secret: str, members_path: Path | None, address: str) -> None:
+def _send_test(settings: Settings, editions: dict[str, RenderedIssue], backend: Backend, secret: str,
+               members_path: Path | None, address: str) -> None:
     """One message to ``address``, with the member's own fields when it is a member (of the
     store, else of the ``[members] path`` file; of FILE with ``--members``)."""
     from ..addresses import normalise_address
-    from ..errors import ContentError
     from ..members.file import Member, find_member
-    from ..render.issue import render_editions
     from ..render.mime import MessageFactories
     from ..store.ledger import SendLedger
 
@@ -128,72 +105,158 @@ def _send_test(settings: Settings, issue, backend: Backend, secret: str, members
         except ContentError:
             pass
     member = member or Member(email=address)
-    factory = MessageFactories(render_editions(issue, settings), settings, secret, subject_prefix="[TEST] ")
+    factory = MessageFactories(editions, settings, secret, subject_prefix="[TEST] ")
     message = factory.personalise(member.email, member.name, member.fields, language=member.language)
-    with backend:
-        result = backend.send_batch([message])[0]
+    with backend.for_test() as test_backend:
+        result = test_backend.send_batch([message])[0]
     if not result.status.delivered:
         raise DeliveryError(f"test message not accepted ({result.status.value})", address, result.reason)
     click.echo(f"Test message sent to {address} via {backend.describe()} ({result.message_id or message.message_id})")
 
 
-def _report_skipped(audience: Audience, members_path: Path | None) -> None:
-    if not audience.skipped:
+def _dry_run(settings: Settings, issue, editions: dict[str, RenderedIssue], backend: Backend, secret: str,
+             members_path: Path | None, explicit: bool) -> None:
+    """Counts without writing: from the snapshot of a send in progress, else the members
+    store (or the members file)."""
+    from ..delivery.audience import STORE_SOURCE, survey
+    from ..members.file import iter_members
+    from ..render.mime import MessageFactories
+    from ..store.ledger import SendLedger
+
+    ledger_path = settings.path("ledger")
+    ledger = SendLedger(ledger_path) if ledger_path.is_file() else None
+    try:
+        run = ledger.send_run(issue.slug) if ledger is not None else None
+        snapshot = ledger.audience(run.id) if ledger is not None and run is not None and not run.completed_at else None
+        if snapshot is not None and (members_path is None or snapshot.source == str(members_path.resolve())):
+            assert ledger is not None
+            to_send, done = ledger.audience_progress(snapshot.send_id)
+            source = f"the send in progress, audience taken from {snapshot.source} at {snapshot.taken_at}"
+        else:
+            rows = iter_members(members_path) if members_path is not None else \
+                (ledger.iter_subscribed() if ledger is not None else iter(()))
+            source = str(members_path) if members_path is not None else STORE_SOURCE
+            audience = survey(rows, ledger, issue.slug)
+            _report_skipped(dict(audience.skipped), audience.examples, source)
+            to_send, done = audience.to_send, audience.done
+    finally:
+        if ledger is not None:
+            ledger.close()
+    factory = MessageFactories(editions, settings, secret)
+    click.echo(f"Issue {issue.slug} ({factory.subject}): {to_send:,} member(s) to send, {done:,} already done, "
+               f"via {backend.describe()} (members: {source})")
+    click.echo("Dry run: nothing sent, nothing recorded.")
+
+
+def _real_send(settings: Settings, issue, editions: dict[str, RenderedIssue], backend: Backend, options, secret: str,
+               members_path: Path | None, explicit: bool, yes: bool, new_ledger: bool, skip_doctor: bool, issue_dir: Path) -> SendReport | None:
+    """Lease, ledger check, audience snapshot, DNS checks, confirmation, then the send itself."""
+    from ..delivery.audience import members_file_source, prepare_send, store_source
+    from ..delivery.history import earlier_send_findings, refuse_without_ledger
+    from ..delivery.lease import HeldLease
+    from ..render.mime import MessageFactories
+    from ..store.ledger import SendLedger
+    from ..store.trail import note_send
+
+    ledger_path = settings.path("ledger")
+    existed = ledger_path.exists()
+    stop = threading.Event()
+    with SendLedger(ledger_path) as ledger, HeldLease(ledger, issue.slug, stop) as held:
+        if held.taken_over is not None:
+            click.echo(f"Took over the send of {issue.slug} from {held.taken_over.describe()}: {held.why}.", err=True)
+        before = ledger.send_run(issue.slug)
+        if before is None:
+            findings = earlier_send_findings(settings.root, issue.slug, ledger_path, existed, backend)
+            if findings and not new_ledger:
+                refuse_without_ledger(issue.slug, findings)
+            for finding in findings:
+                click.echo(f"--new-ledger: {finding}; sending {issue.slug} as a new send", err=True)
+        factory = MessageFactories(editions, settings, secret)
+        if members_path is None and not _in_progress(ledger, before) and not ledger.status_counts()["subscribed"]:
+            raise DigestError(EMPTY_STORE)
+        source = members_file_source(members_path) if members_path is not None else store_source(ledger)
+        plan = prepare_send(ledger, issue.slug, backend.name, source, explicit)
+        _report_plan(plan, factory.subject, backend, issue.slug)
+        if plan.to_send == 0:
+            ledger.finish_send(plan.run.id, True)
+            click.echo("Nothing to send: every member has been sent this issue.")
+            return None
+        try:
+            check_before_send(settings, backend.name, skip_doctor)
+            if not yes and not _confirmed(f"Send {issue.slug} to {plan.to_send:,} member(s) via {backend.describe()}?"):
+                raise click.Abort()
+        except (DigestError, click.Abort):
+            if not plan.resumed:  # nothing was sent: leave no audience and no run behind
+                ledger.clear_audience(plan.run.id)
+                ledger.restore_run(before, plan.run)
+            raise
+        note_send(settings.root, issue.slug, ledger_path, backend.name, plan.audience.members)
+        return _run_send(factory, ledger, plan, settings, options, held, stop, issue_dir)
+
+
+EMPTY_STORE = ("the members store has no subscribed members: add them with `digest members import FILE` "
+               "(or the sign-up page), or send to a file with --members FILE")
+
+
+def _in_progress(ledger, run) -> bool:
+    """A send of the issue started and not completed, whose audience is already fixed."""
+    return run is not None and run.completed_at is None and ledger.audience(run.id) is not None
+
+
+def _confirmed(question: str) -> bool:
+    """The prompt's answer; no answer (end of input, Ctrl-C) is a no."""
+    try:
+        return click.confirm(question)
+    except click.Abort:
+        click.echo("", err=True)
+        return False
+
+
+def _report_plan(plan: SendPlan, subject: str, backend: Backend, slug: str) -> None:
+    audience = plan.audience
+    _report_skipped(plan.skipped, plan.examples, audience.source)
+    how = "resuming the send in progress for" if plan.resumed else "audience of"
+    click.echo(f"Issue {slug} ({subject}): {how} {audience.members:,} member(s) from {audience.source} "
+               f"(sha256 {audience.source_hash[:12]}, taken {audience.taken_at})")
+    click.echo(f"{plan.to_send:,} member(s) to send, {plan.done:,} already done, via {backend.describe()}")
+
+
+def _report_skipped(skipped: dict[str, int], examples: list[SkippedRow], source: str) -> None:
+    if not skipped:
         return
-    source = members_path or "the members store"
-    total = sum(audience.skipped.values())
-    kinds = ", ".join(f"{count:,} {kind}" for kind, count in sorted(audience.skipped.items()))
+    total = sum(skipped.values())
+    kinds = ", ".join(f"{count:,} {kind}" for kind, count in sorted(skipped.items()))
     click.echo(f"Skipped {total:,} row(s) of {source}: {kinds}", err=True)
-    for row in audience.examples:
+    for row in examples:
         click.echo(f"  {source}:{row.line}: {row.email or '(empty)'}: {row.reason}", err=True)
-    if total > len(audience.examples):
-        click.echo(f"  ... and {total - len(audience.examples):,} more", err=True)
+    if total > len(examples):
+        click.echo(f"  ... and {total - len(examples):,} more (see `digest status`)", err=True)
 
 
-class _ProgressLine:
-    """sent/failed/remaining and rate on stderr: one updating line on a terminal,
-    a line every few seconds in a log."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.every = 0.2 if self.tty else 5.0
-        self.last = time.monotonic()
-
-    def __call__(self, progress: Progress, final: bool = False) -> None:
-        now = time.monotonic()
-        if not final and now - self.last < self.every:
-            return
-        self.last = now
-        line = (f"sent {progress.sent:,}  failed {progress.failed:,}  deferred {progress.deferred:,}  "
-                f"remaining {progress.remaining:,}  {progress.rate:,.1f} msg/s")
-        click.echo(("\r" + line) if self.tty else line, err=True, nl=final or not self.tty)
-
-
-def _run_send(factory: MessageFactories, members_path: Path | None, ledger: SendLedger, settings: Settings,
-              options: SendOptions, audience: Audience, issue_dir: Path) -> SendReport:
-    """The send loop with a progress line; the first Ctrl-C stops it after the batches in flight."""
+def _run_send(factory, ledger, plan: SendPlan, settings: Settings, options, held, stop: threading.Event,
+              issue_dir: Path) -> SendReport:
+    """The send loop with progress; the first Ctrl-C stops it after the batches in flight."""
     from ..delivery.backends import get_backend
     from ..delivery.send import send_issue
+    from .progress import send_progress
 
-    stop = threading.Event()
-    progress_line = _ProgressLine()
+    with send_progress(plan.to_send) as display:
+        def on_interrupt(signum: int, frame: Any) -> None:
+            if stop.is_set():
+                raise KeyboardInterrupt
+            stop.set()
+            display.say("Stopping after the messages in flight (Ctrl-C again to abort at once)...")
 
-    def on_interrupt(signum: int, frame: Any) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        click.echo("\nStopping after the messages in flight (Ctrl-C again to abort at once)...", err=True)
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        report = send_issue(factory, members_path, ledger, lambda: get_backend(settings), options,
-                            to_send=audience.to_send, on_progress=progress_line, stop=stop)
-    except DeliveryError as exc:
-        raise DeliveryError(f"{exc}; the send stopped, run `digest send {issue_dir}` to resume") from None
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    progress_line(report.progress, final=True)
-    return report
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+        try:
+            return send_issue(factory, ledger, plan.run, lambda: get_backend(settings), options, fence=held.fence,
+                              on_progress=display.update, on_retry=display.retry, stop=stop)
+        except DeliveryError as exc:
+            raise DeliveryError(f"{exc}; the send stopped, run `digest send {issue_dir}` to resume") from None
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            if held.lost.is_set():
+                display.say(f"Another run took over the send of {plan.run.issue}; this run stopped.")
 
 
 def _report_send(ctx: click.Context, report: SendReport, issue_dir: Path) -> None:
@@ -203,6 +266,8 @@ def _report_send(ctx: click.Context, report: SendReport, issue_dir: Path) -> Non
     if report.uncertain:
         click.echo(f"{report.uncertain:,} member(s) in flight when the last run stopped were sent again")
     click.echo(f"Sent {progress.sent:,}, failed {progress.failed:,}, deferred {progress.deferred:,}.")
+    if progress.suppressed:
+        click.echo(f"{progress.suppressed:,} member(s) unsubscribed since the send started were skipped")
     if progress.failed:
         click.echo(f"{progress.failed:,} refused for good: see `digest status {issue_dir}`", err=True)
     if report.interrupted:
@@ -217,40 +282,54 @@ def _report_send(ctx: click.Context, report: SendReport, issue_dir: Path) -> Non
 @issue_dir_argument
 @click.pass_context
 def status(ctx: click.Context, issue_dir: Path) -> None:
-    """Show an issue's send: members by state, the last error of each failed one, completeness.
+    """Show an issue's send: its audience, members by state, last errors, completeness.
 
     Example:
 
         digest status issues/2015-10
     """
-    from ..store.ledger import SendLedger
+    from ..store.ledger import STATES, SendLedger
 
+    if not issue_dir.is_dir():
+        raise ContentError("not an issue folder (no such directory)", issue_dir)
     settings = settings_from(ctx)
     slug = issue_dir.resolve().name
     ledger_path = settings.path("ledger")
-    run = None
-    if ledger_path.is_file():
-        with SendLedger(ledger_path) as ledger:
-            run = ledger.send_run(slug)
-            counts = ledger.counts(run.id) if run else {}
-            unfinished = ledger.unfinished(run.id) if run else []
-    if run is None:
-        click.echo(f"Issue {slug}: not sent yet (no send recorded in {ledger_path}).")
+    if not ledger_path.is_file():
+        click.echo(f"Issue {slug}: not sent yet (no ledger at {ledger_path}).")
         return
+    with SendLedger(ledger_path) as ledger:
+        run = ledger.send_run(slug)
+        if run is None:
+            click.echo(f"Issue {slug}: not sent yet (no send recorded in {ledger_path}).")
+            return
+        counts, unfinished = ledger.counts(run.id), ledger.unfinished(run.id)
+        audience, lease = ledger.audience(run.id), ledger.lease(slug)
+        skipped, examples = ledger.skipped_counts(run.id), ledger.skipped_rows(run.id)
     click.echo(f"Issue {slug}: send via {run.backend}, started {run.started_at}, {run.runs} run(s), last {run.updated_at}")
-    for state in ("sent", "queued", "failed", "deferred", "sending"):
-        click.echo(f"  {state:9s} {counts.get(state, 0):,}")
+    if audience is not None:
+        click.echo(f"Audience: {audience.members:,} member(s) from {audience.source} (sha256 {audience.source_hash}), "
+                   f"taken {audience.taken_at}")
+        _report_skipped(skipped, examples, audience.source)
+    for state in STATES:
+        if state in counts or state in ("sent", "failed", "deferred", "sending"):
+            click.echo(f"  {state:9s} {counts.get(state, 0):,}")
+    if lease is not None:
+        from ..store.leases import holder_gone
+
+        gone = holder_gone(lease)
+        if gone:
+            click.echo(f"Last held by {lease.describe()}, now gone ({gone}): the next `digest send` takes it over")
+        else:
+            click.echo(f"Being sent now by {lease.describe()}")
     if run.completed_at:
         click.echo(f"Complete: yes ({run.completed_at})")
     else:
         click.echo(f"Complete: no: run `digest send {issue_dir}` to resume")
-    shown = len(unfinished)
     not_delivered = sum(counts.get(state, 0) for state in ("failed", "deferred", "sending"))
-    if shown:
+    if unfinished:
         click.echo("Not delivered (last error):")
     for delivery in unfinished:
         click.echo(f"  {delivery.email}  {delivery.state}  {delivery.error or '(in flight when a run stopped)'}")
-    if not_delivered > shown:
-        click.echo(f"  ... and {not_delivered - shown:,} more")
-
-
+    if not_delivered > len(unfinished):
+        click.echo(f"  ... and {not_delivered - len(unfinished):,} more")

@@ -74,6 +74,7 @@ def _serve_command(name: str, summary: str, hidden: bool = False) -> click.Comma
     @click.pass_context
     def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         from ..members.app import make_public_server
+        from ..members.tokens import unsubscribe_secret
         from ..preview import is_loopback
 
         settings = settings_from(ctx)
@@ -82,6 +83,7 @@ def _serve_command(name: str, summary: str, hidden: bool = False) -> click.Comma
         if not is_loopback(host):
             raise click.ClickException(f"{host} is not a loopback address: digest serve listens on 127.0.0.1 only; "
                                        "in production run digest.web:app under a WSGI server behind a proxy")
+        unsubscribe_secret(settings, required=True, create=True)  # .digest/secret, as outbox and --test sends use
         try:
             server = make_public_server(settings, host, int(web["port"]) if port is None else port)
         except OSError as exc:

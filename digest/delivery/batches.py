@@ -1,5 +1,6 @@
-"""One batch to one backend: retries with backoff, a connection per worker thread,
-and the pacing that keeps a send under ``[sending] rate``."""
+"""One batch to one backend: retries with backoff (announced, so a wait is never
+silent), outcomes handed on as soon as they are known, a connection per worker
+thread, and the pacing that keeps a send under ``[sending] rate``."""
 from __future__ import annotations
 
 import random
@@ -56,47 +57,89 @@ def backoff_delay(base: float, attempt: int, retry_after: float | None = None) -
     return max(delay, retry_after or 0.0)
 
 
-def deliver_batch(backend: Backend, batch: Sequence[OutgoingMessage], options: SendOptions,
-                  stop: threading.Event) -> tuple[list[Outcome], DeliveryError | None]:
-    """Send one batch, retrying its temporary failures; one Outcome per message, in order.
+@dataclass(frozen=True)
+class RetryNotice:
+    """A wait before retrying, for the progress display: "retry 3/5 in 8 s"."""
+
+    reason: str
+    attempt: int     # the retry about to be made, from 1
+    retries: int
+    delay: float
+    messages: int    # how many messages wait for it
+
+    def describe(self) -> str:
+        return (f"{self.reason}; retry {self.attempt}/{self.retries} of {self.messages:,} message(s) "
+                f"in {self.delay:.0f} s")
+
+
+Recorder = Callable[[list[Outcome]], None]
+RetryHook = Callable[[RetryNotice], None]
+
+
+def deliver_batch(backend: Backend, batch: Sequence[OutgoingMessage], options: SendOptions, stop: threading.Event,
+                  record: Recorder, on_retry: RetryHook | None = None,
+                  abort: threading.Event | None = None) -> DeliveryError | None:
+    """Send one batch, retrying its temporary failures, and hand every message's final
+    outcome to ``record`` as soon as it is known: after each message for a backend that
+    acknowledges each one (SMTP, the outbox), after each call for a batch API. So a
+    crash loses at most the outcome of the message on the wire.
+
     A failure of the whole batch that is permanent (bad credentials, unwritable outbox)
-    or outlasts the retries (server unreachable) defers the batch and is returned so
-    the run stops rather than trying every later batch."""
-    outcomes: dict[int, Outcome] = {}
+    or outlasts the retries (server unreachable) defers what is left and is returned so
+    the run stops rather than trying every later batch. ``abort`` set (a second Ctrl-C,
+    an error elsewhere) stops between two messages; the rest are deferred, never sent."""
     reasons: dict[int, str] = {}
     pending = list(range(len(batch)))
-    whole_batch: TemporaryDeliveryError | None = None
+    whole_batch: DeliveryError | None = None
     for attempt in range(options.retries + 1):
-        retry_after, whole_batch = None, None
-        try:
-            results = backend.send_batch([batch[i] for i in pending])
-            if len(results) != len(pending):
-                raise DeliveryError(f"backend {backend.name} answered {len(results)} results for {len(pending)} messages")
-        except TemporaryDeliveryError as exc:
-            reasons.update(dict.fromkeys(pending, str(exc)))
-            retry_after, whole_batch = exc.retry_after, exc
-        except DeliveryError as exc:
-            reasons.update(dict.fromkeys(pending, str(exc)))
-            return in_order(batch, outcomes, reasons), exc
-        else:
-            still = []
-            for index, result in zip(pending, results):
+        retry_after, whole_batch, still = None, None, []
+        groups = [[i] for i in pending] if backend.acknowledges_each else [pending]
+        for number, group in enumerate(groups):
+            if abort is not None and abort.is_set():
+                still.extend(i for g in groups[number:] for i in g)
+                break
+            try:
+                results = backend.send_batch([batch[i] for i in group])
+                if len(results) != len(group):
+                    raise DeliveryError(f"backend {backend.name} answered {len(results)} results for {len(group)} messages")
+            except TemporaryDeliveryError as exc:
+                rest = [i for g in groups[number:] for i in g]
+                reasons.update(dict.fromkeys(rest, str(exc)))
+                still.extend(rest)
+                retry_after, whole_batch = exc.retry_after, exc
+                break
+            except DeliveryError as exc:
+                rest = [i for g in groups[number:] for i in g] + still
+                reasons.update(dict.fromkeys(rest, str(exc)))
+                record([_deferred(batch, i, reasons) for i in sorted(rest)])
+                return exc
+            final: list[Outcome] = []
+            for index, result in zip(group, results):
                 if result.status is Status.TEMPORARY:
                     still.append(index)
                     reasons[index] = result.reason
                 elif result.status.delivered:
-                    outcomes[index] = Outcome(batch[index].recipient, result.status.value, result.message_id)
+                    final.append(Outcome(batch[index].recipient, result.status.value, result.message_id))
                 else:
-                    outcomes[index] = Outcome(batch[index].recipient, FAILED, "", result.reason)
-            pending = still
-        if not pending or attempt == options.retries or stop.wait(backoff_delay(options.backoff, attempt, retry_after)):
+                    final.append(Outcome(batch[index].recipient, FAILED, "", result.reason))
+            if final:
+                record(final)
+        pending = still
+        if not pending or attempt == options.retries or stop.is_set() or (abort is not None and abort.is_set()):
             break
-    return in_order(batch, outcomes, reasons), whole_batch if pending and not stop.is_set() else None
+        delay = backoff_delay(options.backoff, attempt, retry_after)
+        if on_retry is not None:
+            on_retry(RetryNotice(str(whole_batch or reasons[pending[0]]), attempt + 1, options.retries, delay, len(pending)))
+        if stop.wait(delay):
+            break
+    if pending:
+        record([_deferred(batch, i, reasons) for i in pending])
+    return whole_batch if pending and whole_batch is not None and not stop.is_set() else None
 
 
-def in_order(batch: Sequence[OutgoingMessage], outcomes: dict[int, Outcome], reasons: dict[int, str]) -> list[Outcome]:
-    """Every message's outcome; those without an answer are deferred to the next run."""
-    return [outcomes.get(i) or Outcome(m.recipient, DEFERRED, "", reasons.get(i, "")) for i, m in enumerate(batch)]
+def _deferred(batch: Sequence[OutgoingMessage], index: int, reasons: dict[int, str]) -> Outcome:
+    """A message without an answer: deferred to the next run, with the last reason."""
+    return Outcome(batch[index].recipient, DEFERRED, "", reasons.get(index, "not sent: the run was stopped"))
 
 
 class Workers:
@@ -108,19 +151,21 @@ class Workers:
         self.opened: list[Backend] = []
         self.lock = threading.Lock()
 
-    def deliver(self, batch: Sequence[OutgoingMessage], options: SendOptions,
-                stop: threading.Event) -> tuple[list[Outcome], DeliveryError | None]:
+    def deliver(self, batch: Sequence[OutgoingMessage], options: SendOptions, stop: threading.Event,
+                record: Recorder, on_retry: RetryHook | None = None,
+                abort: threading.Event | None = None) -> DeliveryError | None:
         backend = getattr(self.local, "backend", None)
         if backend is None:
             backend = self.make_backend()
             try:
                 backend.open()
             except DeliveryError as exc:
-                return in_order(batch, {}, dict.fromkeys(range(len(batch)), str(exc))), exc
+                record([Outcome(m.recipient, DEFERRED, "", str(exc)) for m in batch])
+                return exc
             self.local.backend = backend
             with self.lock:
                 self.opened.append(backend)
-        return deliver_batch(backend, batch, options, stop)
+        return deliver_batch(backend, batch, options, stop, record, on_retry, abort)
 
     def close(self) -> None:
         for backend in self.opened:

@@ -23,8 +23,8 @@ works and the key serves nothing else. The version byte is bound in as associate
 data, so a later format can be told apart and this one cannot pass as it. Links sent before tokens were sealed (``?list=..&email=..&token=HMAC``) are still
 honoured by ``verify_legacy_token`` so old messages keep a working unsubscribe link.
 
-The secret comes from the environment variable config names; without it a build or
-preview still works with a development secret, but a real send refuses to start.
+The secret comes from the environment variable config names, or from the private file
+``.digest/secret`` that the first local send creates (see ``unsubscribe_secret``).
 """
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
+from pathlib import Path
 from typing import Mapping
 
 from cryptography.exceptions import InvalidTag
@@ -45,7 +47,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from ..config import Settings
 from ..errors import ConfigError
 
-DEVELOPMENT_SECRET = "digest-development-secret-not-for-sending"
+SECRET_FILE = "secret"  # in the ledger's folder: .digest/secret beside config.toml by default
 
 TOKEN_VERSION = b"\x01"
 SIV_BYTES = 16
@@ -53,15 +55,61 @@ MAX_TOKEN_CHARS = 2048  # far above any real token; refuses to decode megabytes 
 _KDF_INFO = b"digest member token v1"
 
 
-def unsubscribe_secret(settings: Settings, required: bool) -> str:
-    """The signing secret from the environment; ``required`` makes its absence an error."""
+def unsubscribe_secret(settings: Settings, required: bool, create: bool = False) -> str:
+    """The signing secret: the environment variable config names, else the file
+    ``secret`` in the ledger's folder (``.digest/secret``), which must be private (mode
+    0600). ``create`` makes that file, with a random secret, when neither exists (the
+    outbox, ``--test`` and ``serve-unsubscribe`` do, so local links verify); otherwise
+    ``required`` makes their absence a ConfigError, and without it (a build, a preview)
+    a random secret is used for this process only. There is no built-in secret."""
     name = settings.newsletter.unsubscribe_secret_env
-    secret = os.environ.get(name, "")
+    secret = os.environ.get(name, "").strip()
     if secret:
         return secret
+    path = settings.path("ledger").parent / SECRET_FILE
+    secret = _read_secret_file(path)
+    if secret:
+        return secret
+    if create:
+        return _create_secret_file(path)
     if required:
-        raise ConfigError(f"environment variable {name} (the unsubscribe link secret) is not set")
-    return DEVELOPMENT_SECRET
+        raise ConfigError(f"environment variable {name} (the unsubscribe link secret) is not set, and there is "
+                          f"no {path}: set it to the secret your unsubscribe app uses")
+    return secrets.token_urlsafe(32)
+
+
+def _read_secret_file(path: Path) -> str:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the unsubscribe secret ({exc.strerror})") from None
+    if mode & 0o077:
+        raise ConfigError(f"{path}: the unsubscribe secret is readable by others (mode {mode & 0o777:o}); "
+                          f"run `chmod 600 {path}`")
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the unsubscribe secret ({exc})") from None
+
+
+def _create_secret_file(path: Path) -> str:
+    """A new random secret in ``path``, created 0600 and exclusively (a concurrent run
+    that created it first wins, and its secret is read back)."""
+    secret = secrets.token_urlsafe(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_secret_file(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot create the unsubscribe secret ({exc.strerror})") from None
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return secret
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,7 +1,7 @@
 """What the store holds about one person, and forgetting it.
 
 ``member_data`` gathers everything kept about an address (profile, status, consent,
-confirmations, sends and their outcomes) for a subject-access request. ``forget``
+confirmations, the sends' audiences, sends and their outcomes) for a subject-access request. ``forget``
 erases it all but a salted hash, so the address is never mailed or imported again: the
 hash is HMAC-SHA256 of the lower-cased address under a random salt kept in this
 database, so the list of hashes alone does not reveal who asked to be forgotten.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from typing import Any, Sequence
 
@@ -66,7 +67,13 @@ class MemberPrivacy(MemberStore):
                 self.db.execute(f"DELETE FROM {table} WHERE email = ?", (email,))
             # A send's counts stay right, but the row no longer says who it was (nor the
             # provider's reply, which often quotes the address).
-            self.db.execute("UPDATE deliveries SET email = ?, error = '' WHERE email = ?", (FORGOTTEN_PREFIX + digest, email))
+            marker = FORGOTTEN_PREFIX + digest
+            self.db.execute("UPDATE deliveries SET email = ?, error = '' WHERE email = ?", (marker, email))
+            # A send's audience snapshot keeps its order and size; the row says nothing more
+            # (and is never mailed: suppressed_among treats the marker as suppressed).
+            self.db.execute("UPDATE audience_members SET email = ?, name = '', fields = '{}' WHERE LOWER(email) = ?",
+                            (marker, email))
+            self.db.execute("UPDATE audience_skipped SET email = ?, reason = '' WHERE LOWER(email) = ?", (marker, email))
         return held
 
     def member_data(self, email: str) -> dict[str, Any] | None:
@@ -98,10 +105,16 @@ class MemberPrivacy(MemberStore):
                 "SELECT s.issue, d.state, d.message_id, d.provider_id, d.attempts, d.error, d.updated_at "
                 "FROM deliveries d JOIN sends s ON s.id = d.send_id WHERE d.email = ? ORDER BY d.updated_at, s.issue",
                 (email,))]
+        data["audiences"] = [
+            {"issue": issue, "address": address, "name": name, "language": language, "fields": json.loads(fields)}
+            for issue, address, name, language, fields in self.db.execute(
+                "SELECT s.issue, a.email, a.name, a.language, a.fields FROM audience_members a "
+                "JOIN sends s ON s.id = a.send_id WHERE LOWER(a.email) = ? ORDER BY s.issue", (email,))]
         row = self.db.execute("SELECT in_a_row, updated_at FROM soft_bounces WHERE email = ?", (email,)).fetchone()
         data["soft_bounces"] = {"in_a_row": row[0], "last": row[1]} if row else None
         return data
 
     def _held(self, email: str) -> bool:
         return any(self.db.execute(f"SELECT 1 FROM {table} WHERE email = ? LIMIT 1", (email,)).fetchone()
-                   for table in ("members", "confirmations", "soft_bounces", "deliveries"))
+                   for table in ("members", "confirmations", "soft_bounces", "deliveries")) or \
+            self.db.execute("SELECT 1 FROM audience_members WHERE LOWER(email) = ? LIMIT 1", (email,)).fetchone() is not None

@@ -16,7 +16,7 @@ from typing import Iterator, Sequence
 
 from .database import marks, utc_now
 from .members import BOUNCED, COMPLAINED, SUPPRESSED_STATUSES, UNSUBSCRIBED, MemberStore
-from .privacy import MemberPrivacy
+from .privacy import FORGOTTEN_PREFIX, MemberPrivacy
 
 SUPPRESSION_SCHEMA = """
 CREATE TABLE IF NOT EXISTS soft_bounces (
@@ -88,7 +88,8 @@ class SuppressionList(MemberPrivacy, MemberStore):
             f"SELECT email FROM members WHERE email IN ({marks(wanted)}) AND status IN ({marks(SUPPRESSED_STATUSES)})",
             [*wanted, *SUPPRESSED_STATUSES],
         )
-        return {email for (email,) in rows} | self.forgotten_among(wanted)
+        marked = {email for email in wanted if email.startswith(FORGOTTEN_PREFIX)}  # a forgotten row in a snapshot
+        return {email for (email,) in rows} | self.forgotten_among(wanted) | marked
 
     def suppressions(self) -> Iterator[Suppression]:
         rows = self.db.execute(

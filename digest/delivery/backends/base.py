@@ -43,6 +43,10 @@ class Backend(ABC):
     name: ClassVar[str] = ""
     max_batch: ClassVar[int] = 1
     needs_raw: ClassVar[bool] = False  # True when the backend sends RFC 5322 bytes
+    # True when the protocol acknowledges each message (SMTP, a file written): the send
+    # loop then hands over one message at a time and records each answer before the next,
+    # so a crash can duplicate at most the one message on the wire per connection.
+    acknowledges_each: ClassVar[bool] = False
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -68,6 +72,17 @@ class Backend(ABC):
         """After a crash: can the backend prove it accepted this message (left ``sending``
         in the ledger)? False means "cannot tell", and the send loop sends it again."""
         return False
+
+    def earlier_sends(self, issue_slug: str) -> int:
+        """How many messages of this issue the backend can show were sent before (the
+        outbox counts its files); 0 when it cannot tell. Used when the ledger has no
+        record of the issue, to refuse sending everyone again by mistake."""
+        return 0
+
+    def for_test(self) -> "Backend":
+        """The backend a ``--test`` message goes through: this one, except where test
+        messages must be kept apart from members' (the outbox's ``test/`` folder)."""
+        return self
 
     def describe(self) -> str:
         """Where mail goes, for the confirmation prompt (never includes secrets)."""

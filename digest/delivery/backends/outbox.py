@@ -23,14 +23,20 @@ class OutboxBackend(Backend):
     name = "outbox"
     max_batch = 100
     needs_raw = True
+    acknowledges_each = True
 
-    def __init__(self, settings):
+    def __init__(self, settings, test: bool = False):
         super().__init__(settings)
         self.folder = settings.path("outbox")
+        self.test = test
         self.sign = signer_for(settings)
 
+    def for_test(self) -> "OutboxBackend":
+        """Test messages go to ``<outbox>/<slug>/test/``, never over a member's file."""
+        return OutboxBackend(self.settings, test=True)
+
     def describe(self) -> str:
-        return f"outbox ({self.folder})"
+        return f"outbox ({self.folder}{', <issue>/test/' if self.test else ''})"
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[RecipientResult]:
         results = []
@@ -59,6 +65,11 @@ class OutboxBackend(Backend):
             return False
         return False
 
+    def earlier_sends(self, issue_slug: str) -> int:
+        """Members' files already in the issue's outbox folder (test messages not counted)."""
+        folder = self.folder / issue_slug
+        return sum(1 for _ in folder.glob("*.eml")) if folder.is_dir() else 0
+
     def path_for(self, message: OutgoingMessage) -> Path:
         return self.file_for(message.factory.rendered.issue.slug, message.recipient)
 
@@ -67,4 +78,4 @@ class OutboxBackend(Backend):
         safe = _UNSAFE.sub("_", recipient)
         if safe != recipient:
             safe += "-" + hashlib.sha256(recipient.encode()).hexdigest()[:8]
-        return self.folder / issue_slug / f"{safe}.eml"
+        return self.folder / issue_slug / ("test" if self.test else "") / f"{safe}.eml"

@@ -4,11 +4,15 @@ The ``Idempotency-Key`` is derived from the batch's Message-IDs, so re-sending t
 messages within Resend's 24 hours (a retry after a timeout whose reply was lost) returns
 the first call's ids instead of sending twice. ``x-batch-validation: permissive`` lets
 the valid emails go when one is refused: ``data`` lists the created emails in order and
-``errors`` names the refused ones by index.
+``errors`` names the refused ones by index. Display names are written the way Resend
+accepts them (``address_field``, ``from_field``).
 """
 from __future__ import annotations
 
 import hashlib
+import re
+from email.charset import QP, Charset
+from email.utils import formataddr
 from typing import Sequence
 
 import requests
@@ -17,6 +21,9 @@ from ...errors import DeliveryError
 from ...render.mime import OutgoingMessage
 from .base import RecipientResult, Status
 from .base_http import HttpBackend, HttpRequest, reply_text
+
+_QP_UTF8 = Charset("utf-8")
+_QP_UTF8.header_encoding = QP
 
 
 def idempotency_key(messages: Sequence[OutgoingMessage]) -> str:
@@ -40,8 +47,8 @@ class ResendBackend(HttpBackend):
     @staticmethod
     def payload(message: OutgoingMessage) -> dict[str, object]:
         data: dict[str, object] = {
-            "from": _from_field(message),
-            "to": [message.to_header],
+            "from": from_field(message.factory.settings.newsletter.from_name, message.from_email),
+            "to": [address_field(message.member_name, message.recipient)],
             "subject": message.subject,
             "html": message.html,
             "text": message.text,
@@ -64,11 +71,28 @@ class ResendBackend(HttpBackend):
                 for i, m in enumerate(messages)]
 
 
-def _from_field(message: OutgoingMessage) -> str:
-    """Resend refuses an RFC 2047-encoded or quoted display name in ``from`` (as
-    django-anymail documents), so a name that needs either is sent bare."""
-    header = message.from_header
-    if header.startswith(("=?", '"')):
-        name = message.factory.settings.newsletter.from_name.replace('"', "")
-        return f"{name} <{message.from_email}>"
-    return header
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')  # RFC 5322 specials: a name holding one must be quoted
+
+
+def _needs_quoting(name: str) -> bool:
+    return bool(_SPECIALS.search(name))
+
+
+def address_field(name: str, address: str) -> str:
+    """A ``to`` address as Resend accepts it: Resend refuses a quoted display name
+    (``"Smith, John" <a@b>``, as django-anymail documents), so a name that needs quoting
+    is written as an RFC 2047 encoded word instead; a non-ASCII name is encoded anyway."""
+    if not name:
+        return address
+    if _needs_quoting(name):
+        return f"{_QP_UTF8.header_encode(name)} <{address}>"
+    return formataddr((name, address), charset="utf-8")
+
+
+def from_field(name: str, address: str) -> str:
+    """The ``from`` address as Resend accepts it: it refuses encoded words there (HTTP
+    451) as well as quoted names, so the name goes unencoded, and a name that would
+    need quoting is left out (the bare address is sent)."""
+    if not name or _needs_quoting(name):
+        return address
+    return f"{name} <{address}>"

@@ -24,6 +24,7 @@ class SmtpBackend(Backend):
     name = "smtp"
     max_batch = 50
     needs_raw = True
+    acknowledges_each = True
 
     def __init__(self, settings):
         super().__init__(settings)
@@ -127,15 +128,24 @@ class SmtpBackend(Backend):
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"SMTP server {where} refused the login for {self.username}", reply=_reply(exc)) from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise DeliveryError(f"SMTP server {where}: {exc}") from None
+            hint = _LOCAL_HINT if self.security == "starttls" and "STARTTLS" in str(exc) else ""
+            raise DeliveryError(f"SMTP server {where}: {exc}{hint}") from None
         except ssl.SSLError as exc:
-            raise DeliveryError(f"TLS with SMTP server {where} failed ({exc.reason or exc})") from None
+            hint = _LOCAL_HINT if self.security != "none" and _is_loopback(self.host) else ""
+            raise DeliveryError(f"TLS with SMTP server {where} failed ({exc.reason or exc}){hint}") from None
         except smtplib.SMTPResponseException as exc:
             error = TemporaryDeliveryError if 400 <= exc.smtp_code < 500 else DeliveryError
             raise error(f"SMTP server {where} refused the session", reply=_reply(exc)) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise TemporaryDeliveryError(f"cannot connect to SMTP server {where} ({exc or type(exc).__name__})") from None
         return connection
+
+
+_LOCAL_HINT = ' (a local test server without TLS needs [smtp] security = "none")'
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:
