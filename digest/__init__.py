@@ -16,8 +16,10 @@ preview or the web app)::
     checks/      the preflight findings ``check`` prints, ``preview`` shows and build/send refuse on
     delivery/    the send loop, its audience snapshot, lease and batches, DKIM signing; backends/ one module per provider
     doctor/      DNS and SMTP checks of the sending setup (SPF, DKIM, DMARC, BIMI, MX, TLS)
-    store/       the ledger database: send runs and deliveries, audiences, leases, suppressions
-    members/     the members file, unsubscribe tokens, the public web app, bounce imports
+    store/       the ledger database: send runs and deliveries, audiences, leases, the members
+                 store (statuses are the suppressions), confirmations, export and erasure
+    members/     the members file and import/export, tokens, the public web app (sign-up,
+                 confirmation, preferences, unsubscribe), bounce imports
     site/        the static archive and its Atom feeds, per language
     preview/     the staff preview server
 
