@@ -19,9 +19,7 @@ from digest.render.build import sample_message
 from digest.config import load_settings
 from digest.content import load_issue
 from digest.render import render_issue
-from digest.render.issue import EMAIL_TEMPLATE, _context, build_environment
-from digest.render.slots import MemberSlots, SlotTable
-from digest.render.templates import render_template
+from digest.render.issue import email_mjml
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,8 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings(REPO / "config.toml", environ={})
     issue_dir = REPO / "issues" / "2015-10"
-    env = build_environment(settings)
-    source = render_template(env, EMAIL_TEMPLATE, _context(load_issue(issue_dir), settings, MemberSlots(SlotTable()), "email") | {"unsubscribe_url": "x"})
+    source = email_mjml(load_issue(issue_dir), settings)
 
     def full_build() -> None:
         fresh_settings = load_settings(REPO / "config.toml", environ={})

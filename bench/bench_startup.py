@@ -21,9 +21,7 @@ from pathlib import Path
 
 from digest.config import load_settings
 from digest.content import load_issue
-from digest.render.issue import EMAIL_TEMPLATE, _context, build_environment
-from digest.render.slots import MemberSlots, SlotTable
-from digest.render.templates import render_template
+from digest.render.issue import email_mjml
 
 REPO = Path(__file__).resolve().parent.parent
 ISSUE = REPO / "issues" / "2015-10"
@@ -31,9 +29,7 @@ ISSUE = REPO / "issues" / "2015-10"
 
 def mjml_source() -> str:
     """The MJML our templates produce for the seed issue: what both compilers are given."""
-    settings = load_settings(REPO / "config.toml", environ={})
-    context = _context(load_issue(ISSUE), settings, MemberSlots(SlotTable()), "email") | {"unsubscribe_url": "x"}
-    return render_template(build_environment(settings), EMAIL_TEMPLATE, context)
+    return email_mjml(load_issue(ISSUE), load_settings(REPO / "config.toml", environ={}))
 
 
 def mjml_cli() -> list[str] | None:

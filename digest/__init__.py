@@ -18,8 +18,10 @@ preview or the web app)::
                  signing; backends/ one module per provider
     doctor/      DNS and SMTP checks of the sending setup (SPF, DKIM, DMARC, BIMI, MX, TLS)
     store/       the ledger (an SQLite file or PostgreSQL, migrated on opening): send runs and
-                 deliveries, audiences, leases, suppressions, the batches and workers of shared sends
-    members/     the members file, unsubscribe tokens, the public web app, bounce imports
+                 deliveries, audiences, leases, the members store (statuses are the suppressions),
+                 confirmations, export and erasure, the batches and workers of shared sends
+    members/     the members file and import/export, tokens, the public web app (sign-up,
+                 confirmation, preferences, unsubscribe), bounce imports
     site/        the static archive and its Atom feeds, per language
     preview/     the staff preview server
 

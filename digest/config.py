@@ -97,7 +97,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "dkim": {"selector": "", "domain": "", "private_key_path": "", "private_key_env": "", "algorithm": ""},
     "doctor": {"nameservers": [], "timeout": 10.0, "return_path_domain": ""},
     "preview": {"host": "127.0.0.1", "port": 8025},
-    "web": {"host": "127.0.0.1", "port": 8026},
+    "web": {
+        "host": "127.0.0.1",
+        "port": 8026,
+        "signups_per_minute": 10,       # per client IP (IPv6: per /64); past it 429 with Retry-After
+        "confirmation_interval": 3600,  # seconds: at most one confirmation email per address in this time
+        "confirm_hours": 72.0,          # a confirmation link works this long, once
+        "trust_forwarded": False,       # take the client IP from the last X-Forwarded-For hop (behind a proxy)
+    },
     "feeds": {"urls": [], "max_new": 20},
     "fetch": {"timeout": 10.0, "max_bytes": 2_000_000, "max_redirects": 5},
     "linkcheck": {"timeout": 10.0, "workers": 8},

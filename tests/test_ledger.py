@@ -21,6 +21,8 @@ from .conftest import REPO, ledger_env
 LEGACY = REPO / "tests" / "fixtures" / "ledger-before-migrations.sqlite"
 # Made by the code of the send-trust merge: its tables (audiences, leases, deliveries.language), no versions.
 LEGACY_SEND_TRUST = REPO / "tests" / "fixtures" / "ledger-before-migrations-send-trust.sqlite"
+# That file opened by the code of the members merge: suppressions moved into members, no versions.
+LEGACY_MEMBERS = REPO / "tests" / "fixtures" / "ledger-before-migrations-members.sqlite"
 
 
 def versions(ledger: SendLedger) -> list[int]:
@@ -86,6 +88,18 @@ def test_a_ledger_made_with_the_send_trust_tables_but_no_versions_is_adopted_as_
         assert [(r.email, r.language, r.state) for r in ledger.audience_block(run.id, 0)] == [
             ("a@example.org", "en", "sent"), ("b@example.org", "ja", "sending"), ("c@example.org", "en", "")]
         assert ledger.db.table_exists("batches") and ledger.is_suppressed("gone@example.org")
+
+
+def test_a_ledger_made_with_the_members_store_but_no_versions_is_adopted_as_version_4(tmp_path):
+    legacy = tmp_path / "ledger.sqlite"
+    shutil.copy(LEGACY_MEMBERS, legacy)
+    with SendLedger(legacy) as ledger:
+        assert versions(ledger) == list(range(1, latest("sqlite") + 1))
+        stamps = dict(ledger.db.execute("SELECT version, applied_at FROM schema_version").fetchall())
+        assert all(stamps[v].startswith("adopted ") for v in (1, 2, 4)) and not stamps[3].startswith("adopted ")
+        assert {s.email: s.reason for s in ledger.suppressions()} == {"gone@example.org": "unsubscribe",
+                                                                      "bounced@example.org": "bounce"}
+        assert ledger.audience(ledger.send_run("2015-10").id).members == 3 and ledger.db.table_exists("batches")
 
 
 def test_a_ledger_from_a_newer_digest_is_refused(ledger_target):

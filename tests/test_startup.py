@@ -51,5 +51,6 @@ def test_bounce_formats_named_in_the_cli_are_exactly_the_parsers():
 
 
 def test_every_command_is_registered():
-    assert sorted(cli.commands) == ["add", "archive", "bounces", "build", "check", "doctor", "item", "new", "preview", "pull",
-                                    "section", "send", "serve-unsubscribe", "status", "suppress"]
+    assert sorted(cli.commands) == ["add", "archive", "bounces", "build", "check", "doctor", "item", "members", "new",
+                                    "preview", "pull", "section", "send", "serve", "serve-unsubscribe", "status",
+                                    "suppress"]

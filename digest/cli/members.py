@@ -1,7 +1,8 @@
-"""The members' side: the suppression list (``suppress``) and provider bounce and
-complaint events (``bounces``)."""
+"""The members' side: the members store (``members``), the suppression list
+(``suppress``) and provider bounce and complaint events (``bounces``)."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import click
 from ..errors import DigestError
 from .support import ledger_from
 
+# The statuses ``members list --status`` takes (digest.store.members.STATUSES; a test keeps them in step).
+MEMBER_STATUSES = ["pending", "subscribed", "unsubscribed", "bounced", "complained"]
 # The providers ``bounces import --format`` reads; digest.members.bounces has a parser for each
 # (a test keeps the two in step), named here so --help need not import the parsers.
 BOUNCE_FORMATS = ["mailgun", "postmark", "sendgrid", "ses"]
@@ -128,3 +131,138 @@ def bounces_import(ctx: click.Context, file: Path, provider: str) -> None:
                f"{len(report.suppressed)} newly suppressed, {len(report.errors)} line(s) skipped")
     if report.errors:
         ctx.exit(1)
+
+
+@click.group()
+def members() -> None:
+    """Manage the members store: who is subscribed, in which language, on what consent."""
+
+
+@members.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def members_import(ctx: click.Context, file: Path) -> None:
+    """Add or update members from a CSV with an email column (run it again: nothing changes).
+
+    Rows become subscribed members with consent "import"; nobody unsubscribed, bounced,
+    complained or forgotten is ever resubscribed. Every row is reported with its line.
+
+    Example:
+
+        digest members import members.csv
+    """
+    from ..members.roster import SKIPPED, import_members
+
+    with ledger_from(ctx) as ledger:
+        report = import_members(file, ledger)
+    for verdict in report.verdicts:
+        detail = f" ({verdict.detail})" if verdict.detail else ""
+        click.echo(f"{file}:{verdict.line}: {verdict.action} {verdict.email or '(empty)'}{detail}",
+                   err=verdict.action == SKIPPED)
+    click.echo(f"{file}: {report.summary()}")
+
+
+@members.command("export")
+@click.pass_context
+def members_export(ctx: click.Context) -> None:
+    """Write every member as CSV to standard output (status and consent included).
+
+    Example:
+
+        digest members export > members-backup.csv
+    """
+    from ..members.roster import export_members
+
+    with ledger_from(ctx) as ledger:
+        columns = {name for member in ledger.members() for name in member.fields}
+        export_members(ledger.members(), sys.stdout, columns)
+
+
+@members.command("list")
+@click.option("--status", type=click.Choice(MEMBER_STATUSES), help="Only members with this status.")
+@click.pass_context
+def members_list(ctx: click.Context, status: str | None) -> None:
+    """Print members: address, status, language, name, tab-separated.
+
+    Example:
+
+        digest members list --status pending
+    """
+    with ledger_from(ctx) as ledger:
+        for member in ledger.members(status):
+            click.echo("\t".join((member.address, member.status, member.language, member.name)))
+
+
+@members.command("add")
+@click.argument("address")
+@click.option("--name", default="", help="The member's name.")
+@click.option("--language", default="", help="The member's language (e.g. en, ja).")
+@click.pass_context
+def members_add(ctx: click.Context, address: str, name: str, language: str) -> None:
+    """Subscribe one address (consent "cli"); never resubscribes someone who left.
+
+    Example:
+
+        digest members add aiko@example.org --name "Aiko Tanaka" --language ja
+    """
+    from ..members.roster import add_member
+
+    with ledger_from(ctx) as ledger:
+        click.echo(add_member(ledger, address, name, language))
+
+
+@members.command("remove")
+@click.argument("address")
+@click.pass_context
+def members_remove(ctx: click.Context, address: str) -> None:
+    """Stop mailing an address: it becomes unsubscribed and stays suppressed (see forget).
+
+    Example:
+
+        digest members remove aiko@example.org
+    """
+    from ..members.roster import remove_member
+
+    with ledger_from(ctx) as ledger:
+        click.echo(remove_member(ledger, address))
+
+
+@members.command("export-data")
+@click.argument("address")
+@click.pass_context
+def members_export_data(ctx: click.Context, address: str) -> None:
+    """Print everything held about one address as JSON: profile, consent, sends and outcomes.
+
+    Example:
+
+        digest members export-data aiko@example.org > aiko.json
+    """
+    from ..members.roster import checked_address
+
+    email = checked_address(address)
+    with ledger_from(ctx) as ledger:
+        data = ledger.member_data(email)
+    if data is None:
+        raise DigestError(f"{email}: nothing is held about this address")
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@members.command("forget")
+@click.argument("address")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def members_forget(ctx: click.Context, address: str, yes: bool) -> None:
+    """Erase everything held about an address but a salted hash, so it is never mailed again.
+
+    Example:
+
+        digest members forget aiko@example.org --yes
+    """
+    from ..members.roster import checked_address
+
+    email = checked_address(address)
+    if not yes:
+        click.confirm(f"Erase everything held about {email}? This cannot be undone", abort=True)
+    with ledger_from(ctx) as ledger:
+        held = ledger.forget(email)
+    click.echo(f"{email}: forgotten" + ("" if held else " (nothing was held; it will never be mailed or imported)"))

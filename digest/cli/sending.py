@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 @click.command()
 @issue_dir_argument
 @click.option("--members", "members_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Members CSV (default: [members] path). A send in progress keeps the audience it started with.")
+              help="Send to this members CSV instead of the members store (one-off sends; the store's "
+                   "unsubscribes, bounces and complaints are still skipped). A send in progress keeps its audience.")
 @click.option("--yes", is_flag=True, help="Send without asking for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Render and count members; send nothing, record nothing.")
 @click.option("--test", "test_address", metavar="ADDRESS",
@@ -43,7 +44,9 @@ if TYPE_CHECKING:
 def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bool, dry_run: bool,
          test_address: str | None, new_ledger: bool, skip_doctor: bool, workers: int | None, join: bool,
          quiet: bool) -> None:
-    """Send an issue to every member once; run it again to resume an interrupted send.
+    """Send an issue to every subscribed member once; run it again to resume an interrupted send.
+
+    Members come from the members store (see digest members), or from --members FILE.
 
     Example:
 
@@ -61,7 +64,6 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
     issue = load_issue(issue_dir)
     editions = _checked_editions(issue_dir, settings, for_send=not test_address)
     explicit = members_path is not None
-    members_path = members_path or settings.path("members")
     backend = get_backend(settings)
     options = SendOptions.from_settings(settings)
     if test_address:
@@ -101,17 +103,29 @@ def _checked_editions(issue_dir: Path, settings: Settings, for_send: bool) -> di
 
 
 def _send_test(settings: Settings, editions: dict[str, RenderedIssue], backend: Backend, secret: str,
-               members_path: Path, address: str) -> None:
-    """One message to ``address``, with the member's own fields when it is a member."""
+               members_path: Path | None, address: str) -> None:
+    """One message to ``address``, with the member's own fields when it is a member (of the
+    store, else of the ``[members] path`` file; of FILE with ``--members``)."""
     from ..addresses import normalise_address
     from ..members.file import Member, find_member
     from ..render.mime import MessageFactories
+    from ..store.engines import ledger_exists, ledger_target
+    from ..store.ledger import SendLedger
 
     address = normalise_address(address)
-    try:
-        member = find_member(members_path, address)
-    except ContentError:
-        member = Member(email=address)
+    member = None
+    target = ledger_target(settings)
+    if members_path is None and ledger_exists(target):
+        with SendLedger(target) as ledger:
+            stored = ledger.member(address)
+        member = stored.as_member() if stored is not None else None
+    members_file = members_path or settings.path("members")
+    if member is None and (members_path is not None or members_file.is_file()):
+        try:
+            member = find_member(members_file, address)
+        except ContentError:
+            pass
+    member = member or Member(email=address)
     factory = MessageFactories(editions, settings, secret, subject_prefix="[TEST] ")
     message = factory.personalise(member.email, member.name, member.fields, language=member.language)
     with backend.for_test() as test_backend:
@@ -122,9 +136,10 @@ def _send_test(settings: Settings, editions: dict[str, RenderedIssue], backend: 
 
 
 def _dry_run(settings: Settings, issue, editions: dict[str, RenderedIssue], backend: Backend, secret: str,
-             members_path: Path, explicit: bool) -> None:
-    """Counts without writing: from the snapshot of a send in progress, else the members file."""
-    from ..delivery.audience import survey
+             members_path: Path | None, explicit: bool) -> None:
+    """Counts without writing: from the snapshot of a send in progress, else the members
+    store (or the members file)."""
+    from ..delivery.audience import STORE_SOURCE, survey
     from ..members.file import iter_members
     from ..render.mime import MessageFactories
     from ..store.engines import ledger_exists, ledger_target
@@ -135,14 +150,17 @@ def _dry_run(settings: Settings, issue, editions: dict[str, RenderedIssue], back
     try:
         run = ledger.send_run(issue.slug) if ledger is not None else None
         snapshot = ledger.audience(run.id) if ledger is not None and run is not None and not run.completed_at else None
-        if snapshot is not None and (not explicit or snapshot.source == str(members_path.resolve())):
+        if snapshot is not None and (members_path is None or snapshot.source == str(members_path.resolve())):
             assert ledger is not None
             to_send, done = ledger.audience_progress(snapshot.send_id)
             source = f"the send in progress, audience taken from {snapshot.source} at {snapshot.taken_at}"
         else:
-            audience = survey(iter_members(members_path), ledger, issue.slug)
-            _report_skipped(dict(audience.skipped), audience.examples, str(members_path))
-            to_send, done, source = audience.to_send, audience.done, str(members_path)
+            rows = iter_members(members_path) if members_path is not None else \
+                (ledger.iter_subscribed() if ledger is not None else iter(()))
+            source = str(members_path) if members_path is not None else STORE_SOURCE
+            audience = survey(rows, ledger, issue.slug)
+            _report_skipped(dict(audience.skipped), audience.examples, source)
+            to_send, done = audience.to_send, audience.done
     finally:
         if ledger is not None:
             ledger.close()
@@ -153,12 +171,12 @@ def _dry_run(settings: Settings, issue, editions: dict[str, RenderedIssue], back
 
 
 def _real_send(settings: Settings, issue, editions: dict[str, RenderedIssue], backend: Backend, options, secret: str,
-               members_path: Path, explicit: bool, yes: bool, new_ledger: bool, skip_doctor: bool, issue_dir: Path,
-               shared: tuple[click.Context, int | None, bool]) -> SendReport | None:
+               members_path: Path | None, explicit: bool, yes: bool, new_ledger: bool, skip_doctor: bool,
+               issue_dir: Path, shared: tuple[click.Context, int | None, bool]) -> SendReport | None:
     """Lease, ledger check, audience snapshot, DNS checks, confirmation, then the send
     itself: by this process, or shared by workers (``--workers N``, or a send that was
     started shared), which ends the command itself."""
-    from ..delivery.audience import members_file_source, prepare_send
+    from ..delivery.audience import members_file_source, prepare_send, store_source
     from ..delivery.history import earlier_send_findings, refuse_without_ledger
     from ..delivery.lease import HeldLease
     from ..render.mime import MessageFactories
@@ -181,7 +199,10 @@ def _real_send(settings: Settings, issue, editions: dict[str, RenderedIssue], ba
             for finding in findings:
                 click.echo(f"--new-ledger: {finding}; sending {issue.slug} as a new send", err=True)
         factory = MessageFactories(editions, settings, secret)
-        plan = prepare_send(ledger, issue.slug, backend.name, members_file_source(members_path), explicit)
+        if members_path is None and not _in_progress(ledger, before) and not ledger.status_counts()["subscribed"]:
+            raise DigestError(EMPTY_STORE)
+        source = members_file_source(members_path) if members_path is not None else store_source(ledger)
+        plan = prepare_send(ledger, issue.slug, backend.name, source, explicit)
         _report_plan(plan, factory.subject, backend, issue.slug)
         if plan.to_send == 0:
             ledger.finish_send(plan.run.id, True)
@@ -205,6 +226,15 @@ def _real_send(settings: Settings, issue, editions: dict[str, RenderedIssue], ba
             run_shared_send(ctx, settings, factory, issue_dir, ledger, plan.run, backend, options, workers or 1, quiet)
             return None
         return _run_send(factory, ledger, plan, settings, options, held, stop, issue_dir)
+
+
+EMPTY_STORE = ("the members store has no subscribed members: add them with `digest members import FILE` "
+               "(or the sign-up page), or send to a file with --members FILE")
+
+
+def _in_progress(ledger, run) -> bool:
+    """A send of the issue started and not completed, whose audience is already fixed."""
+    return run is not None and run.completed_at is None and ledger.audience(run.id) is not None
 
 
 def _confirmed(question: str) -> bool:

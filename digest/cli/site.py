@@ -1,5 +1,5 @@
 """Serving and publishing: the staff ``preview``, the static ``archive`` and the
-public unsubscribe app (``serve-unsubscribe``)."""
+public members' app (``serve``; ``serve-unsubscribe`` is its earlier name)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -58,29 +58,48 @@ def archive(ctx: click.Context, out_dir: Path | None) -> None:
         click.echo(f"left out draft {slug}", err=True)
 
 
-@click.command("serve-unsubscribe")
-@click.option("--host", help="Address to listen on (default: [web] host, 127.0.0.1).")
-@click.option("--port", type=int, help="Port to listen on (default: [web] port).")
-@click.pass_context
-def serve_unsubscribe(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Run the unsubscribe web app locally (any WSGI server can run digest.web:app instead).
+def _serve_command(name: str, summary: str, hidden: bool = False) -> click.Command:
+    @click.command(name, hidden=hidden, help=summary + """
+
+    Sign-up (/subscribe), confirmation (/confirm), preferences (/preferences) and
+    one-click unsubscribe (/unsubscribe), on 127.0.0.1 only; in production run
+    digest.web:app under any WSGI server (gunicorn) behind an HTTPS proxy.
 
     Example:
 
-        digest serve-unsubscribe --port 8026
-    """
-    from ..members.tokens import unsubscribe_secret
-    from ..members.web import make_unsubscribe_server
+        digest serve --port 8026
+    """)
+    @click.option("--host", help="Loopback address to listen on (default: [web] host, 127.0.0.1).")
+    @click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on (default: [web] port; 0 picks a free one).")
+    @click.pass_context
+    def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+        from ..members.app import make_public_server
+        from ..members.tokens import unsubscribe_secret
+        from ..preview import is_loopback
 
-    settings = settings_from(ctx)
-    unsubscribe_secret(settings, required=True, create=True)  # .digest/secret, as outbox and --test sends use
-    web = settings.table("web")
-    server = make_unsubscribe_server(settings, host or web["host"], web["port"] if port is None else port)
-    bound_host, bound_port = server.server_address[:2]
-    click.echo(f"Unsubscribe app on http://{bound_host}:{bound_port}/ (Ctrl-C stops it)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+        settings = settings_from(ctx)
+        web = settings.table("web")
+        host = host or str(web["host"])
+        if not is_loopback(host):
+            raise click.ClickException(f"{host} is not a loopback address: digest serve listens on 127.0.0.1 only; "
+                                       "in production run digest.web:app under a WSGI server behind a proxy")
+        unsubscribe_secret(settings, required=True, create=True)  # .digest/secret, as outbox and --test sends use
+        try:
+            server = make_public_server(settings, host, int(web["port"]) if port is None else port)
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        bound_host, bound_port = server.server_address[:2]
+        subscribe = server.get_app().site.paths.subscribe
+        click.echo(f"Members' pages on http://{bound_host}:{bound_port}{subscribe} (Ctrl-C stops it)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+
+    return serve
+
+
+serve = _serve_command("serve", "Run the public members' app locally until Ctrl-C.")
+serve_unsubscribe = _serve_command("serve-unsubscribe", "The same as digest serve (its earlier name).")

@@ -18,7 +18,7 @@ from ..errors import ContentError
 from .model import Finding, Issue, Item, Section
 from .reading import FRONT_MATTER_FENCE, Reporter as _Reporter, as_date as _as_date, key_lines_of as _key_lines
 from .reading import line_containing as _line_containing, parse_toml as _parse_toml, read_front_matter
-from .reading import read_text as _read_text, table_key_lines, typed_getter as _typed_getter
+from .reading import read_text as _read_text, report_unknown_keys, table_key_lines, typed_getter as _typed_getter
 from .tomlscan import items_array, section_spans
 from .translations import (ISSUE_TEXT_KEYS, SECTION_TEXT_KEYS, language_key_hint, read_language_text, read_languages,
                            translation_stem, with_translations)
@@ -177,9 +177,7 @@ def load_item(path: Path, findings: list[Finding] | None = None) -> Item | None:
     if front is None:
         return None
     data, key_lines = front.data, front.lines
-    for key in data:
-        if key not in ITEM_KEYS:
-            report.error(f"unknown key {key!r} (allowed: {', '.join(sorted(ITEM_KEYS))})", path, key_lines.get(key))
+    report_unknown_keys(data, ITEM_KEYS, path, key_lines, report)
     get = _typed_getter(data, path, key_lines, report)
     title = get("title", str, "")
     if not title.strip():

@@ -138,6 +138,14 @@ def line_containing(text: str, needle: str) -> int | None:
     return text.count("\n", 0, index) + 1 if index >= 0 else None
 
 
+def report_unknown_keys(data: dict[str, Any], allowed: set[str], path: Path, lines: dict[str, int],
+                        report: Reporter) -> None:
+    """An error at each front-matter key the file may not have, listing those it may."""
+    for key in data:
+        if key not in allowed:
+            report.error(f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})", path, lines.get(key))
+
+
 def typed_getter(data: dict[str, Any], path: Path, lines: dict[str, int], report: Reporter) -> Callable[[str, type, Any], Any]:
     def get(key: str, kind: type, default: Any) -> Any:
         value = data.get(key, default)

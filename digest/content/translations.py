@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from ..i18n import canonical_tag, is_language_tag
 from .model import Issue, Item, Section
-from .reading import Reporter, as_date, read_front_matter, typed_getter
+from .reading import Reporter, as_date, read_front_matter, report_unknown_keys, typed_getter
 
 ISSUE_TEXT_KEYS = ("title", "subject", "preheader", "intro")
 SECTION_TEXT_KEYS = ("title", "intro")
@@ -109,9 +109,7 @@ def _load_translation(item: Item, path: Path, language: str, item_keys: set[str]
     if front is None:
         return None
     data, lines = front.data, front.lines
-    for key in data:
-        if key not in item_keys:
-            report.error(f"unknown key {key!r} (allowed: {', '.join(sorted(item_keys))})", path, lines.get(key))
+    report_unknown_keys(data, item_keys, path, lines, report)
     get = typed_getter(data, path, lines, report)
     title = get("title", str, "").strip()
     if not title:

@@ -1,7 +1,7 @@
 """Who an issue goes to: the audience, snapshotted into the ledger when a send starts.
 
 ``snapshot_audience`` takes any stream of ``Member | SkippedMember`` rows (the members
-file's, or another source's), drops duplicates and suppressed addresses, and writes the
+store's subscribed members by default, or a members file's for a one-off send), drops duplicates and suppressed addresses, and writes the
 rest into the ledger with their language and fields, in one transaction. From then on
 the send, its resumes and ``status`` read the snapshot, never the source: a file edited
 or swapped mid-send cannot change who the send is for.
@@ -13,6 +13,7 @@ refused; otherwise a new snapshot is taken (members already sent this issue stay
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,24 @@ def members_file_source(path: str | Path) -> AudienceSource:
     path = Path(path).resolve()
     reading = MembersFile(path)
     return AudienceSource(str(path), reading.rows, lambda: reading.sha256, lambda: _file_hash(path))
+
+
+STORE_SOURCE = "the members store"
+
+
+def store_source(ledger: SendLedger) -> AudienceSource:
+    """The members store's ``subscribed`` members as an audience source, hashed (address,
+    name, language, fields) as they are read. Its rows change as people sign up, so it is
+    never an explicit source a send in progress could be refused for."""
+    digest = hashlib.sha256()
+
+    def rows() -> Iterator[Member]:
+        for member in ledger.iter_subscribed():
+            record = [member.email, member.name, member.language, sorted(member.fields.items())]
+            digest.update(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+            yield member
+
+    return AudienceSource(STORE_SOURCE, rows, digest.hexdigest, digest.hexdigest)
 
 
 def _file_hash(path: Path) -> str:

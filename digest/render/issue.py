@@ -30,6 +30,7 @@ from .templates import language_context, make_environment, render_template
 EMAIL_TEMPLATE = "email.mjml"
 TEXT_TEMPLATE = "email.txt"
 UNSUBSCRIBE_FIELD = "unsubscribe_url"
+PREFERENCES_FIELD = "preferences_url"
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,8 @@ class RenderedIssue:
         return [slot.value(fields) for slot in self.slots]
 
     def personalise(self, fields: Mapping[str, str]) -> tuple[str, str]:
-        """HTML and text for one member; ``fields`` holds the member's columns and
-        ``unsubscribe_url``. Values are HTML-escaped in the HTML part."""
+        """HTML and text for one member; ``fields`` holds the member's columns,
+        ``unsubscribe_url`` and ``preferences_url``. Values are HTML-escaped in the HTML part."""
         values = self.slot_values(fields)
         return self.html.merge(values, escape_html), self.text.merge(values)
 
@@ -91,8 +92,7 @@ def render_issue(issue: Issue, settings: Settings, env: jinja2.Environment | Non
     Jinja -> MJML -> inlined HTML, and the text part."""
     env = env or build_environment(settings)
     table = SlotTable()
-    context = _context(issue, settings, member=MemberSlots(table), audience="email", language=language)
-    context[UNSUBSCRIBE_FIELD] = table.token(Slot("{" + UNSUBSCRIBE_FIELD + "}"))
+    context = _email_context(issue, settings, table, language)
     html = inline_css(compile_mjml(render_template(env, EMAIL_TEMPLATE, context)))
     notes = LinkNotes(shown=[context["web_url"], *(item.link for item in issue.items if item.link)])
     text = to_flowed(tidy(render_template(env, TEXT_TEMPLATE, {**context, "links": notes})))
@@ -107,6 +107,22 @@ def render_issue(issue: Issue, settings: Settings, env: jinja2.Environment | Non
     )
 
 
+def email_mjml(issue: Issue, settings: Settings, env: jinja2.Environment | None = None,
+               language: str | None = None) -> str:
+    """The MJML that Jinja makes of one language's email, before MRML compiles it: what
+    the benchmarks hand to each MJML compiler."""
+    return render_template(env or build_environment(settings), EMAIL_TEMPLATE,
+                           _email_context(issue, settings, SlotTable(), language))
+
+
+def _email_context(issue: Issue, settings: Settings, table: SlotTable, language: str | None) -> dict[str, Any]:
+    """The email's context: the member's values and links are slots of ``table``."""
+    context = _context(issue, settings, member=MemberSlots(table), audience="email", language=language)
+    context[UNSUBSCRIBE_FIELD] = table.token(Slot("{" + UNSUBSCRIBE_FIELD + "}"))
+    context[PREFERENCES_FIELD] = table.token(Slot("{" + PREFERENCES_FIELD + "}"))
+    return context
+
+
 def render_editions(issue: Issue, settings: Settings, env: jinja2.Environment | None = None) -> dict[str, RenderedIssue]:
     """Every language's edition, default first: one render each, shared by all members."""
     env = env or build_environment(settings)
@@ -119,7 +135,7 @@ def render_web_page(issue: Issue, settings: Settings, env: jinja2.Environment | 
     and no token, with ``hreflang`` alternates and a switch to its other languages."""
     env = env or build_environment(settings)
     context = _context(issue, settings, member=PublicMember(), audience="web", language=language)
-    context[UNSUBSCRIBE_FIELD] = ""
+    context[UNSUBSCRIBE_FIELD] = context[PREFERENCES_FIELD] = ""
     if len(issue_languages(issue, settings)) > 1:
         context["alternates"] = alternates(issue, settings, context["language"])
     return inline_css(compile_mjml(render_template(env, EMAIL_TEMPLATE, context)))

@@ -30,7 +30,7 @@ from ..config import Settings
 from ..i18n import match_language
 from ..members.tokens import list_id_for, unsubscribe_url
 from .flowed import CONTENT_TYPE_PARAMS as FLOWED_PARAMS
-from .issue import UNSUBSCRIBE_FIELD, RenderedIssue
+from .issue import PREFERENCES_FIELD, UNSUBSCRIBE_FIELD, RenderedIssue
 from .slots import SlotText, escape_html
 
 CRLF = "\r\n"
@@ -158,6 +158,18 @@ class MessageFactory:
         """The member's link, naming this edition's language so the page speaks it."""
         return with_language(unsubscribe_url(self.settings, self.secret, email), self.language)
 
+    @cached_property
+    def _sealer(self):
+        from ..members.member_tokens import TokenSealer
+
+        return TokenSealer(self.secret)
+
+    def preferences_url(self, email: str) -> str:
+        """The member's preference centre (an opaque token, no address in the URL)."""
+        from ..members.member_tokens import preferences_url
+
+        return preferences_url(self.settings, self._sealer, email)
+
     def personalise(self, email: str, name: str = "", fields: Mapping[str, str] | None = None,
                     message_id: str | None = None, language: str = "") -> OutgoingMessage:
         """The message for one member. ``fields`` are the member's other columns,
@@ -168,7 +180,8 @@ class MessageFactory:
         address = normalise_address(email)
         check_header_value("To", name)
         link = self.unsubscribe_url(address)
-        values = self.rendered.slot_values({**(fields or {}), "email": address, "name": name, UNSUBSCRIBE_FIELD: link})
+        values = self.rendered.slot_values({**(fields or {}), "email": address, "name": name, UNSUBSCRIBE_FIELD: link,
+                                            PREFERENCES_FIELD: self.preferences_url(address)})
         if message_id is None:
             message_id = f"<{time.time_ns():x}.{secrets.token_hex(8)}@{self.domain}>"
         else:

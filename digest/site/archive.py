@@ -101,6 +101,7 @@ def build_archive(settings: Settings, out_dir: Path | None = None) -> ArchiveRes
             "entries": entries,
             "feed_href": FEED_FILE,
             "alternates": _index_alternates(languages, language, settings),
+            "subscribe_url": settings.newsletter.subscribe_url or f"{settings.newsletter.base_url.rstrip('/')}/subscribe",
             **language_context(translations(settings.locale_dir, language), language),
         })
         pages[f"{prefix}{FEED_FILE}"] = atom_feed(entries, settings, language)

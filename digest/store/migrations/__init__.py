@@ -61,11 +61,17 @@ def current_version(engine: Engine) -> int:
     return int(row[0] or 0)
 
 
-def unversioned(engine: Engine) -> int:
-    """The version a ledger made before schema versions corresponds to (0: a new one)."""
+def applied_count(engine: Engine) -> int:
+    return int(engine.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0])
+
+
+def unversioned(engine: Engine) -> set[int]:
+    """The migrations a ledger made before schema versions already has (none: a new one)."""
     if not engine.table_exists("deliveries"):
-        return 0
-    return 2 if engine.column_exists("deliveries", "language") else 1
+        return set()
+    if engine.table_exists("members"):
+        return {1, 2, 4}  # made by the members store's code: no shared sends yet (0003)
+    return {1, 2} if engine.column_exists("deliveries", "language") else {1}
 
 
 def migrate(engine: Engine) -> int:
@@ -74,23 +80,24 @@ def migrate(engine: Engine) -> int:
 
     target = latest(engine.dialect)
     before = current_version(engine)
-    if before == target:
+    if before == target and applied_count(engine) == len(migrations(engine.dialect)):
         return before
     with engine.transaction():
         engine.lock_schema()
         adopt = not engine.table_exists("schema_version")
         engine.execute(VERSION_TABLE)
-        before = current_version(engine)
         if adopt:
-            before = unversioned(engine)
-            for migration in migrations(engine.dialect)[:before]:
-                engine.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
-                               (migration.version, migration.name, "adopted " + utc_now()))
+            for migration in migrations(engine.dialect):
+                if migration.version in unversioned(engine):
+                    engine.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                                   (migration.version, migration.name, "adopted " + utc_now()))
+        before = current_version(engine)
         if before > target:
             raise LedgerError(f"{engine.where}: made by a newer digest (schema {before}, this one knows {target}); "
                               "upgrade digest to use it")
+        applied = {row[0] for row in engine.execute("SELECT version FROM schema_version")}
         for migration in migrations(engine.dialect):
-            if migration.version > before:
+            if migration.version not in applied:
                 engine.script(migration.text())
                 engine.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
                                (migration.version, migration.name, utc_now()))
