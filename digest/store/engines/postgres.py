@@ -40,7 +40,8 @@ class PostgresEngine(Engine):
         if psycopg is None:
             raise ConfigError("a postgresql:// ledger needs psycopg: pip install 'digest[postgres]'")
         self.url = url
-        self.unusable = (psycopg.OperationalError, psycopg.InterfaceError)
+        # As on SQLite, a refused write (a constraint) is the ledger's answer, not a bug of ours.
+        self.unusable = (psycopg.OperationalError, psycopg.InterfaceError, psycopg.IntegrityError)
         try:
             self.connection = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.ProgrammingError as exc:  # a malformed URL or option
