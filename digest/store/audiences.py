@@ -89,9 +89,8 @@ class AudienceStore(LedgerDatabase):
         with self.transaction():
             self._clear(send_id)
             for block in blocks:
-                self.db.executemany(
-                    "INSERT INTO audience_members (send_id, position, email, name, language, fields, line) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                self.db.copy_rows(  # COPY on PostgreSQL: a million members load in seconds
+                    "audience_members", ("send_id", "position", "email", "name", "language", "fields", "line"),
                     [(send_id, members + n, m.email, m.name, m.language, json.dumps(m.fields, ensure_ascii=False), m.line)
                      for n, m in enumerate(block.members, 1)],
                 )
