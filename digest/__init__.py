@@ -14,10 +14,12 @@ preview or the web app)::
     sources/     items from elsewhere: fetching within a total deadline, pages and feeds, link checking
     render/      Jinja + MJML + inlining per language, plain text, slots, MIME; ``build`` writes files
     checks/      the preflight findings ``check`` prints, ``preview`` shows and build/send refuse on
-    delivery/    the send loop, its audience snapshot, lease and batches, DKIM signing; backends/ one module per provider
+    delivery/    the send loop, its audience snapshot, lease and batches, shared-send workers, DKIM
+                 signing; backends/ one module per provider
     doctor/      DNS and SMTP checks of the sending setup (SPF, DKIM, DMARC, BIMI, MX, TLS)
-    store/       the ledger database: send runs and deliveries, audiences, leases, the members
-                 store (statuses are the suppressions), confirmations, export and erasure
+    store/       the ledger (an SQLite file or PostgreSQL, migrated on opening): send runs and
+                 deliveries, audiences, leases, the members store (statuses are the suppressions),
+                 confirmations, export and erasure, the batches and workers of shared sends
     members/     the members file and import/export, tokens, the public web app (sign-up,
                  confirmation, preferences, unsubscribe), bounce imports
     site/        the static archive and its Atom feeds, per language

@@ -70,8 +70,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "delivery": {"backend": "outbox"},
     "outbox": {"path": "build/outbox"},
     "members": {"path": "members.csv"},
-    "ledger": {"path": ".digest/ledger.sqlite"},
-    "sending": {"rate": 0.0, "concurrency": 1, "retries": 5, "batch_size": 0, "backoff": 1.0},
+    "ledger": {"path": ".digest/ledger.sqlite", "url": ""},
+    "sending": {"rate": 0.0, "concurrency": 1, "retries": 5, "batch_size": 0, "backoff": 1.0, "lease_seconds": 30.0},
     "smtp": {
         "host": "localhost",
         "port": 587,

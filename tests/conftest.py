@@ -195,11 +195,92 @@ def write_members(path: Path, count: int, extra_rows: str = "") -> Path:
     return path
 
 
-def settings_with(tmp_path: Path, **overrides):
-    """The repository's config with the outbox and ledger in ``tmp_path`` and
-    ``table_key=value`` overrides (as DIGEST_TABLE_KEY variables would give)."""
-    environ = {"DIGEST_OUTBOX_PATH": str(tmp_path / "outbox"), "DIGEST_LEDGER_PATH": str(tmp_path / "ledger.sqlite"),
-               "DIGEST_SENDING_BACKOFF": "0.001"}
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL server's URL (see tests/postgres.py); skips, or under CI fails, without one."""
+    import os
+
+    from . import postgres
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _missing(f"psycopg is not installed: {postgres.INSTALL_HINT}")
+    url = os.environ.get("DIGEST_TEST_POSTGRES_URL", postgres.DEFAULT_URL)
+    if postgres.answers(url):
+        yield url
+        return
+    try:
+        server = postgres.ThrowawayServer()
+        started = server.start()
+    except RuntimeError as exc:
+        _missing(f"no PostgreSQL server at {url} and none could be started ({exc}): {postgres.INSTALL_HINT}")
+    try:
+        yield started
+    finally:
+        server.stop()
+
+
+def _missing(reason: str):
+    import os
+
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the PostgreSQL tests: {reason}")
+    pytest.skip(reason)
+
+
+ENGINES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=ENGINES)
+def ledger_target(request, tmp_path):
+    """Where a test's ledger lives, once per engine: a file in ``tmp_path``, or a
+    fresh schema on the PostgreSQL server (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield tmp_path / "ledger.sqlite"
+        return
+    from .postgres import drop_schema, new_schema, with_schema
+
+    server = request.getfixturevalue("postgres_url")
+    schema = new_schema(server)
+    try:
+        yield with_schema(server, schema)
+    finally:
+        drop_schema(server, schema)
+
+
+@pytest.fixture
+def ledger_in_env(ledger_target, monkeypatch):
+    """``ledger_target``, also named by DIGEST_LEDGER_* in the environment, so ``digest``
+    commands run in-process in the test use it (a URL wins over a path)."""
+    for name, value in ledger_env(ledger_target).items():
+        monkeypatch.setenv(name, value)
+    return ledger_target
+
+
+def untouched(target) -> bool:
+    """Nothing was recorded: no ledger file, or no send run in the database."""
+    from digest.store.ledger import SendLedger
+
+    if isinstance(target, Path):
+        return not target.exists()
+    with SendLedger(target) as ledger:
+        return ledger.db.execute("SELECT COUNT(*) FROM sends").fetchone()[0] == 0
+
+
+def ledger_env(target) -> dict[str, str]:
+    """The DIGEST_LEDGER_* variable that points digest at ``target``."""
+    if isinstance(target, Path):
+        return {"DIGEST_LEDGER_PATH": str(target)}
+    return {"DIGEST_LEDGER_URL": str(target)}
+
+
+def settings_with(tmp_path: Path, ledger=None, **overrides):
+    """The repository's config with the outbox in ``tmp_path``, the ledger at ``ledger``
+    (default: a file in ``tmp_path``) and ``table_key=value`` overrides (as
+    DIGEST_TABLE_KEY variables would give)."""
+    environ = {"DIGEST_OUTBOX_PATH": str(tmp_path / "outbox"), "DIGEST_SENDING_BACKOFF": "0.001",
+               **ledger_env(ledger if ledger is not None else tmp_path / "ledger.sqlite")}
     environ.update({f"DIGEST_{key.upper()}": str(value) for key, value in overrides.items()})
     return load_settings(REPO / "config.toml", environ=environ)
 

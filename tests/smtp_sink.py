@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ class Received:
     message_id: str
     raw: bytes
     peer: tuple
+    at: float = 0.0  # time.monotonic() when the message was accepted
 
     def parsed(self) -> email.message.EmailMessage:
         return email.message_from_bytes(self.raw, policy=email.policy.default)
@@ -64,7 +66,7 @@ class SinkHandler:
         content = envelope.original_content or envelope.content
         parsed = email.message_from_bytes(content, policy=email.policy.compat32)
         with self.lock:
-            self.received.append(Received(recipient, str(parsed["Message-ID"]), content, session.peer))
+            self.received.append(Received(recipient, str(parsed["Message-ID"]), content, session.peer, time.monotonic()))
         return "250 2.0.0 Ok: queued"
 
     def authenticate(self, server, session, envelope, mechanism, auth_data):

@@ -90,11 +90,11 @@ def test_a_file_size_limit_hit_mid_send_stops_before_an_unrecordable_message_and
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     try:
-        args, env = send_command(tmp_path, members, **smtp)
+        args, env = send_command(tmp_path, tmp_path / "ledger.sqlite", members, **smtp)
         proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, preexec_fn=limited)
         stopped_at = handler.count
-        after_stop = ledger_counts(tmp_path)
-        resumed = finish(tmp_path, members, **smtp)
+        after_stop = ledger_counts(tmp_path / "ledger.sqlite")
+        resumed = finish(tmp_path, tmp_path / "ledger.sqlite", members, **smtp)
     finally:
         controller.stop()
     assert proc.returncode == 1, proc.stderr
@@ -105,4 +105,4 @@ def test_a_file_size_limit_hit_mid_send_stops_before_an_unrecordable_message_and
     assert "sending" not in after_stop and after_stop["sent"] == stopped_at  # batches in flight were drained and recorded
     assert resumed.returncode == 0, resumed.stderr
     assert handler.recipients() == {f"m{n:04d}@example.org": 1 for n in range(400)}
-    assert ledger_counts(tmp_path) == {"sent": 400}
+    assert ledger_counts(tmp_path / "ledger.sqlite") == {"sent": 400}

@@ -1,5 +1,7 @@
 """The members store and ``digest members``: idempotent imports that never resubscribe,
-suppressions as statuses (migrated from the old table), exports, and forgetting."""
+suppressions as statuses (migrated from the old table), exports, and forgetting. The
+store's tests run on both ledger engines, so every machine sharing a PostgreSQL ledger
+sees the same members and unsubscribes."""
 from __future__ import annotations
 
 import csv
@@ -17,21 +19,22 @@ from digest.errors import LedgerError
 from digest.store.ledger import STATUSES, Intent, Outcome, SendLedger
 from digest.store.members import consent_network
 
-from .conftest import REPO, SEED_ISSUE
+from .conftest import REPO, SEED_ISSUE, ledger_env
 
 
 @pytest.fixture
-def ledger_path(tmp_path) -> Path:
-    return tmp_path / "ledger.sqlite"
+def ledger_path(ledger_target):
+    """The store of the test, once per ledger engine (a file, or a PostgreSQL schema)."""
+    return ledger_target
 
 
 @pytest.fixture
-def digest(ledger_path):
+def digest(ledger_path, tmp_path):
     runner = CliRunner()
 
     def run(*args: str, input: str | None = None):
         return runner.invoke(cli, ["--config", str(REPO / "config.toml"), *args], input=input,
-                             env={"DIGEST_LEDGER_PATH": str(ledger_path), "DIGEST_OUTBOX_PATH": str(ledger_path.parent / "outbox"),
+                             env={**ledger_env(ledger_path), "DIGEST_OUTBOX_PATH": str(tmp_path / "outbox"),
                                   "DIGEST_UNSUBSCRIBE_SECRET": "test-secret"})
 
     return run
@@ -130,7 +133,7 @@ def test_list_filters_by_status_and_the_cli_knows_every_status(digest, tmp_path)
 
 def test_the_store_accepts_only_the_five_statuses(ledger_path):
     with SendLedger(ledger_path) as ledger:
-        with pytest.raises(LedgerError, match="CHECK constraint failed"):
+        with pytest.raises(LedgerError, match="CHECK constraint failed|violates check constraint"):
             ledger.db.execute("INSERT INTO members (email, address, status, status_at, created_at, updated_at) "
                               "VALUES ('x@example.org', 'x@example.org', 'deleted', '', '', '')")
 
@@ -173,7 +176,7 @@ def test_forget_erases_personal_data_keeps_a_salted_hash_and_blocks_mail_and_imp
     result = digest("members", "forget", "AIKO@example.org", "--yes")
     assert result.stdout.strip() == "aiko@example.org: forgotten"
     with SendLedger(ledger_path) as ledger:
-        dump = "\n".join(ledger.db.connection.iterdump())
+        dump = everything_in(ledger)
         assert ledger.is_suppressed("aiko@example.org") and ledger.counts(run.id) == {"failed": 1, "sent": 1}
         assert ledger.audience(run.id).members == 2, "the send's audience keeps its size"
     assert "aiko" not in dump.lower() and "kyoto" not in dump.lower(), "no trace of the address, the name or the fields"
@@ -183,6 +186,15 @@ def test_forget_erases_personal_data_keeps_a_salted_hash_and_blocks_mail_and_imp
     assert digest("suppress", "add", "aiko@example.org").stdout.strip() == "aiko@example.org: already suppressed"
     assert statuses(ledger_path) == {"ben@example.org": "subscribed"}
     assert json.loads(digest("members", "export-data", "aiko@example.org").stdout)["forgotten_at"]
+
+
+def everything_in(ledger: SendLedger) -> str:
+    """Every row of every table of the store, as text."""
+    if ledger.db.dialect == "sqlite":
+        return "\n".join(ledger.db.connection.iterdump())
+    tables = [name for (name,) in ledger.db.execute("SELECT tablename FROM pg_catalog.pg_tables "
+                                                    "WHERE schemaname = current_schema()")]
+    return "\n".join(repr(row) for table in tables for row in ledger.db.execute(f"SELECT * FROM {table}"))
 
 
 def test_forgotten_hashes_are_salted_per_store(tmp_path):
@@ -206,6 +218,8 @@ INSERT INTO suppressions VALUES ('m@example.org', 'manual', 'cli', '2026-01-04T0
 
 
 def test_a_ledger_with_the_old_suppressions_table_is_migrated_to_statuses_on_first_open(digest, ledger_path):
+    if not isinstance(ledger_path, Path):
+        pytest.skip("only SQLite ledger files were made with the old suppressions table")
     old = sqlite3.connect(ledger_path)
     old.executescript(OLD_SUPPRESSIONS)
     old.close()

@@ -55,7 +55,8 @@ def test_waiting_for_an_unreachable_server_shows_each_retry_on_its_own_line(tmp_
 
 def test_on_a_terminal_the_send_draws_a_bar_with_percentage_rate_and_eta(tmp_path):
     members = write_members(tmp_path / "members.csv", 30)
-    args, environ = send_command(tmp_path, members, DIGEST_SENDING_RATE="60", DIGEST_SENDING_CONCURRENCY="1")
+    args, environ = send_command(tmp_path, tmp_path / "ledger.sqlite", members, DIGEST_SENDING_RATE="60",
+                                 DIGEST_SENDING_CONCURRENCY="1")
     environ.update({"COLUMNS": "160", "TERM": "xterm"})
     leader, follower = pty.openpty()
     proc = subprocess.Popen(args, env=environ, stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL)

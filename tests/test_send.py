@@ -18,7 +18,7 @@ from digest.render.mime import MessageFactory
 from digest.delivery.batches import backoff_delay
 from digest.members.tokens import read_token
 
-from .conftest import REPO, SEED_ISSUE, settings_with, write_members
+from .conftest import REPO, SEED_ISSUE, settings_with, untouched, write_members
 
 
 def digest(tmp_path, *args, env=None, input=None):
@@ -37,7 +37,7 @@ def parsed(path):
     return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
 
 
-def test_send_mails_every_member_personalised_and_a_second_run_sends_nobody(tmp_path):
+def test_send_mails_every_member_personalised_and_a_second_run_sends_nobody(tmp_path, ledger_in_env):
     members = write_members(tmp_path / "members.csv", 12)
     result = digest(tmp_path, "send", str(SEED_ISSUE), "--members", str(members), "--yes")
     assert result.exit_code == 0, result.output
@@ -55,7 +55,7 @@ def test_send_mails_every_member_personalised_and_a_second_run_sends_nobody(tmp_
     assert {p.name: p.stat().st_ino for p in (tmp_path / "outbox" / "2015-10").iterdir()} == before
 
 
-def test_members_added_later_are_the_only_ones_sent_on_the_next_run(tmp_path):
+def test_members_added_later_are_the_only_ones_sent_on_the_next_run(tmp_path, ledger_in_env):
     members = write_members(tmp_path / "members.csv", 3)
     assert digest(tmp_path, "send", str(SEED_ISSUE), "--members", str(members), "--yes").exit_code == 0
     write_members(members, 5)
@@ -63,9 +63,9 @@ def test_members_added_later_are_the_only_ones_sent_on_the_next_run(tmp_path):
     assert "2 member(s) to send, 3 already done" in result.stdout and "Sent 2," in result.stdout
 
 
-def test_bad_duplicate_and_suppressed_rows_are_skipped_with_their_lines(tmp_path):
+def test_bad_duplicate_and_suppressed_rows_are_skipped_with_their_lines(tmp_path, ledger_in_env):
     members = write_members(tmp_path / "members.csv", 3, "not-an-address,X,,,\nM0001@EXAMPLE.org,Dup,,,\ngone@example.org,G,,,\n")
-    with SendLedger(tmp_path / "ledger.sqlite") as ledger:
+    with SendLedger(ledger_in_env) as ledger:
         ledger.suppress("Gone@example.org", "unsubscribe")
     result = digest(tmp_path, "send", str(SEED_ISSUE), "--members", str(members), "--yes")
     assert result.exit_code == 0, result.output
@@ -86,7 +86,7 @@ def test_bad_duplicate_and_suppressed_rows_are_skipped_with_their_lines(tmp_path
      "environment variable DIGEST_UNSUBSCRIBE_SECRET (the unsubscribe link secret) is not set"),
     ("ok", [], {"DIGEST_SENDING_CONCURRENCY": "0"}, "[sending] concurrency must be at least 1"),
 ])
-def test_bad_input_is_one_line_error_and_nothing_is_sent(tmp_path, setup, args, env, message):
+def test_bad_input_is_one_line_error_and_nothing_is_sent(tmp_path, ledger_in_env, setup, args, env, message):
     members = tmp_path / "members.csv"
     if setup == "no-email":
         members.write_text("name,address\nA,a@example.org\n", encoding="utf-8")
@@ -97,25 +97,25 @@ def test_bad_input_is_one_line_error_and_nothing_is_sent(tmp_path, setup, args, 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0]
     assert outbox_files(tmp_path) == []
-    assert not (tmp_path / "ledger.sqlite").exists() or _rows(tmp_path) == 0
+    assert untouched(ledger_in_env) or _rows(ledger_in_env) == 0
 
 
-def _rows(tmp_path):
-    with SendLedger(tmp_path / "ledger.sqlite") as ledger:
+def _rows(ledger_target):
+    with SendLedger(ledger_target) as ledger:
         return ledger.db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
 
 
-def test_dry_run_renders_and_counts_but_sends_and_records_nothing(tmp_path):
+def test_dry_run_renders_and_counts_but_sends_and_records_nothing(tmp_path, ledger_in_env):
     members = write_members(tmp_path / "members.csv", 5, "bad,,,,\n")
     result = digest(tmp_path, "send", str(SEED_ISSUE), "--members", str(members), "--dry-run",
                     env={"DIGEST_DELIVERY_BACKEND": "smtp"})
     assert result.exit_code == 0, result.output
     assert "5 member(s) to send, 0 already done, via smtp://localhost:587 (starttls)" in result.stdout
     assert "Dry run: nothing sent, nothing recorded." in result.stdout and f"{members}:7: bad:" in result.stderr
-    assert not (tmp_path / "ledger.sqlite").exists() and outbox_files(tmp_path) == []
+    assert untouched(ledger_in_env) and outbox_files(tmp_path) == []
 
 
-def test_test_send_goes_to_the_test_folder_is_not_recorded_and_never_touches_a_members_file(tmp_path):
+def test_test_send_goes_to_the_test_folder_is_not_recorded_and_never_touches_a_members_file(tmp_path, ledger_in_env):
     members = write_members(tmp_path / "members.csv", 3)
     real = digest(tmp_path, "send", str(SEED_ISSUE), "--members", str(members), "--yes")
     assert real.exit_code == 0 and "3 member(s) to send" in real.stdout
@@ -127,27 +127,27 @@ def test_test_send_goes_to_the_test_folder_is_not_recorded_and_never_touches_a_m
     assert message["Subject"].startswith("[TEST] ICLEI Japan News")
     assert "Dear Member 1," in message.get_body(("plain",)).get_content()
     assert delivered.read_bytes() == before
-    assert _rows(tmp_path) == 3 and outbox_files(tmp_path) == ["m0000@example.org.eml", "m0001@example.org.eml",
-                                                               "m0002@example.org.eml", "test"]
+    assert _rows(ledger_in_env) == 3 and outbox_files(tmp_path) == ["m0000@example.org.eml", "m0001@example.org.eml",
+                                                                    "m0002@example.org.eml", "test"]
 
 
-def test_confirmation_shows_issue_backend_and_count_and_no_sends_nothing(tmp_path):
+def test_confirmation_shows_issue_backend_and_count_and_no_sends_nothing(tmp_path, ledger_in_env):
     members = write_members(tmp_path / "members.csv", 4)
     result = digest(tmp_path, "send", str(SEED_ISSUE), "--members", str(members), input="n\n")
     assert result.exit_code == 1
     assert f"Send 2015-10 to 4 member(s) via outbox ({tmp_path / 'outbox'})? [y/N]" in result.output
-    assert outbox_files(tmp_path) == [] and _rows(tmp_path) == 0
+    assert outbox_files(tmp_path) == [] and _rows(ledger_in_env) == 0
     result = digest(tmp_path, "send", str(SEED_ISSUE), "--members", str(members), input="y\n")
     assert result.exit_code == 0 and len(outbox_files(tmp_path)) == 4
 
 
-def test_resume_confirms_outbox_files_left_in_flight_and_resends_the_rest_under_the_same_id(tmp_path):
+def test_resume_confirms_outbox_files_left_in_flight_and_resends_the_rest_under_the_same_id(tmp_path, ledger_in_env):
     """A run that died mid-batch: two rows 'sending', one file written, one not."""
-    settings = settings_with(tmp_path)
+    settings = settings_with(tmp_path, ledger_in_env)
     members = write_members(tmp_path / "members.csv", 4)
     factory = MessageFactory(render_issue(load_issue(SEED_ISSUE), settings), settings, "secret")
     written, lost = factory.personalise("m0000@example.org"), factory.personalise("m0001@example.org")
-    with SendLedger(settings.path("ledger")) as ledger:
+    with SendLedger(ledger_in_env) as ledger:
         run = prepare_send(ledger, "2015-10", "outbox", members_file_source(members), explicit=False).run
         ledger.record_intent(run.id, [Intent(written.recipient, written.message_id), Intent(lost.recipient, lost.message_id)])
     target = tmp_path / "outbox" / "2015-10" / "m0000@example.org.eml"
@@ -161,15 +161,15 @@ def test_resume_confirms_outbox_files_left_in_flight_and_resends_the_rest_under_
     assert target.stat().st_ino == inode
     assert parsed(tmp_path / "outbox" / "2015-10" / "m0001@example.org.eml")["Message-ID"] == lost.message_id
     assert len(outbox_files(tmp_path)) == 4
-    with SendLedger(settings.path("ledger")) as ledger:
+    with SendLedger(ledger_in_env) as ledger:
         assert ledger.counts(run.id) == {"sent": 4}
 
 
-def test_status_counts_states_shows_last_errors_and_completeness(tmp_path):
+def test_status_counts_states_shows_last_errors_and_completeness(tmp_path, ledger_in_env):
     members = write_members(tmp_path / "members.csv", 3)
     assert "not sent yet" in digest(tmp_path, "status", str(SEED_ISSUE)).stdout
     digest(tmp_path, "send", str(SEED_ISSUE), "--members", str(members), "--yes")
-    with SendLedger(tmp_path / "ledger.sqlite") as ledger:
+    with SendLedger(ledger_in_env) as ledger:
         ledger.db.execute("UPDATE deliveries SET state = 'failed', error = '550 5.1.1 no such user' WHERE email = 'm0002@example.org'")
     result = digest(tmp_path, "status", str(SEED_ISSUE))
     assert result.exit_code == 0
@@ -178,7 +178,7 @@ def test_status_counts_states_shows_last_errors_and_completeness(tmp_path):
     assert "  m0002@example.org  failed  550 5.1.1 no such user" in lines
     assert "Complete: yes" in result.stdout
     write_members(members, 4)
-    with SendLedger(tmp_path / "ledger.sqlite") as ledger:
+    with SendLedger(ledger_in_env) as ledger:
         ledger.db.execute("UPDATE sends SET completed_at = NULL")
     assert "Complete: no: run `digest send" in digest(tmp_path, "status", str(SEED_ISSUE)).stdout
 

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from digest.cli import cli
 
-from .conftest import REPO, SEED_ISSUE, write_members
+from .conftest import REPO, SEED_ISSUE, ledger_env, write_members
 from .provider_formats import PROVIDERS
 
 
@@ -29,14 +29,14 @@ def members_in(provider: str, requests) -> int:
 
 
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))
-def test_send_through_http_backend_mails_everyone_once_and_resume_sends_nobody(provider, tmp_path, fake_provider):
+def test_send_through_http_backend_mails_everyone_once_and_resume_sends_nobody(provider, tmp_path, ledger_target, fake_provider):
     spec = PROVIDERS[provider]
     server = fake_provider(spec.check, spec.accept)
     members = write_members(tmp_path / "members.csv", 7)
     env = {
         "DIGEST_DELIVERY_BACKEND": provider,
         f"DIGEST_{provider.upper()}_BASE_URL": server.url,
-        "DIGEST_LEDGER_PATH": str(tmp_path / "ledger.sqlite"),
+        **ledger_env(ledger_target),
         "DIGEST_SENDING_BACKOFF": "0.001",
         "DIGEST_UNSUBSCRIBE_SECRET": "e2e-secret",
         "AWS_SESSION_TOKEN": "",

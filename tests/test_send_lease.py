@@ -26,13 +26,13 @@ def smtp_env(port: int) -> dict[str, str]:
             "DIGEST_SMTP_SECURITY": "none"}
 
 
-def test_two_sends_started_together_one_refuses_naming_the_holder_and_nobody_is_mailed_twice(tmp_path):
+def test_two_sends_started_together_one_refuses_naming_the_holder_and_nobody_is_mailed_twice(tmp_path, ledger_target):
     handler = SinkHandler()
     controller = start_sink(handler)
     members = write_members(tmp_path / "members.csv", MEMBERS)
     try:
         env = {**smtp_env(controller.port), "DIGEST_SENDING_RATE": "75"}
-        first, second = start(tmp_path, members, **env), start(tmp_path, members, **env)
+        first, second = start(tmp_path, ledger_target, members, **env), start(tmp_path, ledger_target, members, **env)
         outputs = [proc.communicate(timeout=120) for proc in (first, second)]
     finally:
         controller.stop()
@@ -108,8 +108,8 @@ def test_status_names_the_run_holding_the_send(tmp_path):
     assert "Last held by someone@other-host (pid 4242)" in result.stdout and "no heartbeat for more than 60 s" in result.stdout
 
 
-def test_a_run_that_lost_its_lease_records_no_intent(tmp_path):
-    with SendLedger(tmp_path / "ledger.sqlite") as ledger:
+def test_a_run_that_lost_its_lease_records_no_intent(ledger_target):
+    with SendLedger(ledger_target) as ledger:
         lease, _, _ = ledger.acquire_lease("2015-10")
         run = ledger.start_send("2015-10", "smtp")
         ledger.db.execute("UPDATE send_leases SET holder = 'another run'")

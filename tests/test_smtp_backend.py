@@ -10,6 +10,7 @@ from digest.delivery.backends.base import Status
 from digest.config import load_settings
 from digest.content import load_issue
 from digest.errors import ConfigError, DeliveryError
+from digest.store.engines import ledger_target as target_of
 from digest.store.ledger import SendLedger
 from digest.render import render_issue
 from digest.render.mime import MessageFactory
@@ -29,7 +30,7 @@ def rendered():
 
 def run_send(settings, rendered, members, stop=None):
     factory = MessageFactory(rendered, settings, "secret")
-    with SendLedger(settings.path("ledger")) as ledger:
+    with SendLedger(target_of(settings)) as ledger:
         plan = prepare_send(ledger, rendered.issue.slug, "smtp", members_file_source(members), explicit=False)
         report = send_issue(factory, ledger, plan.run, lambda: get_backend(settings), SendOptions.from_settings(settings),
                             stop=stop)
@@ -37,17 +38,17 @@ def run_send(settings, rendered, members, stop=None):
         return report, ledger.counts(run.id), {d.email: d for d in ledger.unfinished(run.id)}
 
 
-def smtp_settings(tmp_path, port, **overrides):
+def smtp_settings(tmp_path, port, ledger=None, **overrides):
     values = {"delivery_backend": "smtp", "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none",
               "smtp_timeout": 5}
     values.update(overrides)
-    return settings_with(tmp_path, **values)
+    return settings_with(tmp_path, ledger, **values)
 
 
-def test_smtp_delivers_every_member_over_one_reused_connection(tmp_path, rendered, smtp_sink):
+def test_smtp_delivers_every_member_over_one_reused_connection(tmp_path, ledger_target, rendered, smtp_sink):
     handler, port = smtp_sink
     members = write_members(tmp_path / "members.csv", 30)
-    report, counts, _ = run_send(smtp_settings(tmp_path, port), rendered, members)
+    report, counts, _ = run_send(smtp_settings(tmp_path, port, ledger_target), rendered, members)
     assert counts == {"sent": 30} and report.complete
     assert sorted(handler.recipients()) == [f"m{n:04d}@example.org" for n in range(30)]
     assert set(handler.recipients().values()) == {1}
@@ -57,10 +58,10 @@ def test_smtp_delivers_every_member_over_one_reused_connection(tmp_path, rendere
     assert "Dear Member 0," in message.get_body(("plain",)).get_content()
 
 
-def test_concurrency_gives_each_worker_its_own_connection(tmp_path, rendered, smtp_sink):
+def test_concurrency_gives_each_worker_its_own_connection(tmp_path, ledger_target, rendered, smtp_sink):
     handler, port = smtp_sink
     members = write_members(tmp_path / "members.csv", 40)
-    settings = smtp_settings(tmp_path, port, sending_concurrency=3, sending_batch_size=4)
+    settings = smtp_settings(tmp_path, port, ledger_target, sending_concurrency=3, sending_batch_size=4)
     report, counts, _ = run_send(settings, rendered, members)
     assert counts == {"sent": 40}
     assert set(handler.recipients().values()) == {1} and len(handler.recipients()) == 40
@@ -125,11 +126,11 @@ def test_starttls_refused_by_a_local_server_suggests_security_none(tmp_path, ren
     assert handler.count == 0
 
 
-def test_4xx_is_retried_and_5xx_is_recorded_without_retry(tmp_path, rendered, smtp_sink):
+def test_4xx_is_retried_and_5xx_is_recorded_without_retry(tmp_path, ledger_target, rendered, smtp_sink):
     handler, port = smtp_sink
     handler.replies["m0001@example.org"] = ["451 4.3.0 try again later", "452 4.2.2 mailbox busy"]
     handler.replies["m0002@example.org"] = ["550 5.1.1 no such user"]
-    report, counts, unfinished = run_send(smtp_settings(tmp_path, port, sending_retries=3), rendered,
+    report, counts, unfinished = run_send(smtp_settings(tmp_path, port, ledger_target, sending_retries=3), rendered,
                                           write_members(tmp_path / "members.csv", 4))
     assert counts == {"sent": 3, "failed": 1}
     assert handler.rcpt_attempts["m0001@example.org"] == 3 and handler.recipients()["m0001@example.org"] == 1
@@ -139,10 +140,10 @@ def test_4xx_is_retried_and_5xx_is_recorded_without_retry(tmp_path, rendered, sm
     assert report.complete
 
 
-def test_4xx_beyond_the_retries_is_deferred_to_the_next_run(tmp_path, rendered, smtp_sink):
+def test_4xx_beyond_the_retries_is_deferred_to_the_next_run(tmp_path, ledger_target, rendered, smtp_sink):
     handler, port = smtp_sink
     handler.replies["m0000@example.org"] = ["450 4.2.0 greylisted"] * 3
-    settings = smtp_settings(tmp_path, port, sending_retries=1)
+    settings = smtp_settings(tmp_path, port, ledger_target, sending_retries=1)
     members = write_members(tmp_path / "members.csv", 3)
     report, counts, unfinished = run_send(settings, rendered, members)
     assert counts == {"sent": 2, "deferred": 1} and not report.complete
@@ -152,37 +153,37 @@ def test_4xx_beyond_the_retries_is_deferred_to_the_next_run(tmp_path, rendered, 
     assert handler.recipients() == {f"m{n:04d}@example.org": 1 for n in range(3)}
 
 
-def test_421_closes_the_connection_and_the_next_message_reconnects(tmp_path, rendered, smtp_sink):
+def test_421_closes_the_connection_and_the_next_message_reconnects(tmp_path, ledger_target, rendered, smtp_sink):
     handler, port = smtp_sink
     handler.replies["m0001@example.org"] = ["421 4.7.0 too many messages, closing"]
-    report, counts, _ = run_send(smtp_settings(tmp_path, port), rendered, write_members(tmp_path / "members.csv", 4))
+    report, counts, _ = run_send(smtp_settings(tmp_path, port, ledger_target), rendered, write_members(tmp_path / "members.csv", 4))
     assert counts == {"sent": 4}
     assert handler.recipients()["m0001@example.org"] == 1
     assert handler.connections == 2
 
 
-def test_connection_dropped_mid_data_is_retried_on_a_new_connection(tmp_path, rendered, smtp_sink):
+def test_connection_dropped_mid_data_is_retried_on_a_new_connection(tmp_path, ledger_target, rendered, smtp_sink):
     handler, port = smtp_sink
     handler.drop_in_data.add("m0002@example.org")
-    report, counts, _ = run_send(smtp_settings(tmp_path, port), rendered, write_members(tmp_path / "members.csv", 5))
+    report, counts, _ = run_send(smtp_settings(tmp_path, port, ledger_target), rendered, write_members(tmp_path / "members.csv", 5))
     assert counts == {"sent": 5}
     assert handler.recipients() == {f"m{n:04d}@example.org": 1 for n in range(5)}
     assert handler.connections == 2
 
 
-def test_unreachable_server_stops_the_run_with_members_deferred(tmp_path, rendered):
+def test_unreachable_server_stops_the_run_with_members_deferred(tmp_path, ledger_target, rendered):
     from .smtp_sink import free_port
 
-    settings = smtp_settings(tmp_path, free_port(), sending_retries=1, sending_batch_size=2)
+    settings = smtp_settings(tmp_path, free_port(), ledger_target, sending_retries=1, sending_batch_size=2)
     with pytest.raises(DeliveryError, match="cannot connect to SMTP server 127.0.0.1"):
         run_send(settings, rendered, write_members(tmp_path / "members.csv", 6))
-    with SendLedger(settings.path("ledger")) as ledger:
+    with SendLedger(target_of(settings)) as ledger:
         assert ledger.counts(ledger.send_run("2015-10").id) == {"deferred": 2}
 
 
-def test_per_recipient_results_carry_our_message_id(tmp_path, rendered, smtp_sink):
+def test_per_recipient_results_carry_our_message_id(tmp_path, ledger_target, rendered, smtp_sink):
     handler, port = smtp_sink
-    settings = smtp_settings(tmp_path, port)
+    settings = smtp_settings(tmp_path, port, ledger_target)
     factory = MessageFactory(rendered, settings, "secret")
     messages = [factory.personalise("a@example.org"), factory.personalise("b@example.org")]
     with get_backend(settings) as backend:

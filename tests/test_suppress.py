@@ -12,14 +12,15 @@ from click.testing import CliRunner
 from digest.cli import cli
 from digest.store.ledger import SendLedger
 
-from .conftest import REPO
+from .conftest import REPO, ledger_env
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
 
 
 @pytest.fixture
-def ledger_path(tmp_path) -> Path:
-    return tmp_path / "ledger.sqlite"
+def ledger_path(ledger_target):
+    """This test's ledger, once per engine."""
+    return ledger_target
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def digest(ledger_path):
     runner = CliRunner()
 
     def run(*args: str):
-        return runner.invoke(cli, ["--config", str(REPO / "config.toml"), *args], env={"DIGEST_LEDGER_PATH": str(ledger_path)})
+        return runner.invoke(cli, ["--config", str(REPO / "config.toml"), *args], env=ledger_env(ledger_path))
 
     return run
 

@@ -14,22 +14,24 @@ from digest.render.build import sample_message
 from digest.config import load_settings
 from digest.content import load_issue
 from digest.errors import ConfigError
+from digest.store.engines import ledger_target as target_of
 from digest.store.ledger import SendLedger
 from digest.render import render_issue
 from digest.members.tokens import make_token, unsubscribe_url
 from digest.members.web import ThreadingWSGIServer, _LazyApp, make_app, make_unsubscribe_server
 from wsgiref.simple_server import make_server
 
-from .conftest import REPO, SEED_ISSUE
+from .conftest import REPO, SEED_ISSUE, ledger_env
 
 SECRET = "web-test-secret"
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
 @pytest.fixture
-def web_settings(tmp_path, monkeypatch):
+def web_settings(ledger_target, monkeypatch):
+    """Settings of the app under test, once per ledger engine."""
     monkeypatch.setenv("DIGEST_UNSUBSCRIBE_SECRET", SECRET)
-    return load_settings(REPO / "config.toml", environ={"DIGEST_LEDGER_PATH": str(tmp_path / "ledger.sqlite")})
+    return load_settings(REPO / "config.toml", environ=ledger_env(ledger_target))
 
 
 def serve(app_server: ThreadingWSGIServer):
@@ -53,7 +55,7 @@ def link(settings, origin: str, email: str) -> str:
 
 
 def suppressed(settings) -> list[tuple[str, str]]:
-    with SendLedger(settings.path("ledger")) as ledger:
+    with SendLedger(target_of(settings)) as ledger:
         return [(row.email, row.reason) for row in ledger.suppressions()]
 
 
@@ -212,3 +214,17 @@ def test_module_level_app_reads_config_and_environment_on_first_request(tmp_path
         app_server.shutdown()
         app_server.server_close()
     assert suppressed(settings) == [("lazy@example.org", "unsubscribe")]
+
+
+def test_an_unreachable_ledger_answers_503_with_retry_after_and_records_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGEST_UNSUBSCRIBE_SECRET", SECRET)
+    settings = load_settings(REPO / "config.toml", environ={"DIGEST_LEDGER_URL": "postgresql://digest@127.0.0.1:1/news"})
+    app_server = make_unsubscribe_server(settings, "127.0.0.1", 0)
+    origin = serve(app_server)
+    try:
+        answer = requests.post(link(settings, origin, "someone@example.org"), data=ONE_CLICK, timeout=10)
+    finally:
+        app_server.shutdown()
+        app_server.server_close()
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "60"
+    assert "try again" in answer.text

@@ -1,10 +1,11 @@
 """The ``digest`` command: a thin shell over the library.
 
 Commands live in one module per group of work (``authoring``: new, add, pull, check,
-build; ``arranging``: item mv/rm/undraft, section rename; ``sending``: send, status;
-``deliverability``: doctor; ``members``: members, suppress, bounces; ``site``: preview,
-archive, serve and its alias serve-unsubscribe). Each parses its arguments, calls one library function and
-prints the result, importing that machinery only when it runs, so start-up stays fast.
+build; ``arranging``: item mv/rm/undraft, section rename; ``sending``: send (``workers``:
+its shared sends); ``status``; ``deliverability``: doctor; ``members``: members, suppress,
+bounces; ``site``: preview, archive, serve and its alias serve-unsubscribe). Each parses
+its arguments, calls one library function and prints the result, importing that
+machinery only when it runs, so start-up stays fast.
 A ``DigestError`` becomes one line on stderr and exit status 1 (2 for usage errors,
 from click); anything else is a bug and keeps its traceback.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from . import arranging, authoring, deliverability, members, sending, site
+from . import arranging, authoring, deliverability, members, sending, site, status
 from .support import DigestGroup
 
 
@@ -31,7 +32,7 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 
 
 for command in (authoring.new, authoring.add, authoring.pull, authoring.check, authoring.build,
-                arranging.item, arranging.section, sending.send, sending.status, deliverability.doctor,
+                arranging.item, arranging.section, sending.send, status.status, deliverability.doctor,
                 members.members, members.suppress, members.bounces,
                 site.preview, site.archive, site.serve, site.serve_unsubscribe):
     cli.add_command(command)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import Settings
-from ..errors import ContentError, DeliveryError, DigestError
+from ..errors import ContentError, DeliveryError, DigestError, SendRefused
 from .deliverability import check_before_send
 from .support import issue_dir_argument, settings_from
 
@@ -36,9 +36,14 @@ if TYPE_CHECKING:
 @click.option("--new-ledger", is_flag=True,
               help="Send even though the issue was sent before with a ledger that is now missing or elsewhere.")
 @click.option("--skip-doctor", is_flag=True, help="Send even if the SPF, DKIM or DMARC checks before the send find errors.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Share the send among N worker processes here, claiming batches under leases.")
+@click.option("--join", is_flag=True, help="Add workers (one, or --workers N) to a shared send in progress.")
+@click.option("--quiet", is_flag=True, hidden=True, help="No progress and no summary (for workers started by --workers).")
 @click.pass_context
 def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bool, dry_run: bool,
-         test_address: str | None, new_ledger: bool, skip_doctor: bool) -> None:
+         test_address: str | None, new_ledger: bool, skip_doctor: bool, workers: int | None, join: bool,
+         quiet: bool) -> None:
     """Send an issue to every subscribed member once; run it again to resume an interrupted send.
 
     Members come from the members store (see digest members), or from --members FILE.
@@ -48,6 +53,7 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
         digest send issues/2015-10 --dry-run
         digest send issues/2015-10 --test me@example.org
         digest send issues/2015-10 --yes
+        digest send issues/2015-10 --yes --workers 4     # then, elsewhere: --join
     """
     from ..content import load_issue
     from ..delivery.backends import get_backend
@@ -65,11 +71,24 @@ def send(ctx: click.Context, issue_dir: Path, members_path: Path | None, yes: bo
                    test_address)
     elif dry_run:
         _dry_run(settings, issue, editions, backend, unsubscribe_secret(settings, required=False), members_path, explicit)
+    elif join:
+        from .workers import join_shared_send
+
+        local = backend.name == "outbox"
+        join_shared_send(ctx, settings, issue, editions, issue_dir, options,
+                         unsubscribe_secret(settings, required=not local, create=local), workers or 1, quiet)
     else:
         local = backend.name == "outbox"
         secret = unsubscribe_secret(settings, required=not local, create=local)
-        report = _real_send(settings, issue, editions, backend, options, secret, members_path, explicit, yes, new_ledger,
-                            skip_doctor, issue_dir)
+        try:
+            report = _real_send(settings, issue, editions, backend, options, secret, members_path, explicit, yes,
+                                new_ledger, skip_doctor, issue_dir, (ctx, workers, quiet))
+        except SendRefused as exc:
+            from .workers import is_shared
+
+            if is_shared(settings, issue.slug):
+                raise SendRefused(f"{exc}; to add workers to that send: `digest send {issue_dir} --join`") from None
+            raise
         if report is not None:
             _report_send(ctx, report, issue_dir)
 
@@ -90,12 +109,14 @@ def _send_test(settings: Settings, editions: dict[str, RenderedIssue], backend: 
     from ..addresses import normalise_address
     from ..members.file import Member, find_member
     from ..render.mime import MessageFactories
+    from ..store.engines import ledger_exists, ledger_target
     from ..store.ledger import SendLedger
 
     address = normalise_address(address)
     member = None
-    if members_path is None and settings.path("ledger").is_file():
-        with SendLedger(settings.path("ledger")) as ledger:
+    target = ledger_target(settings)
+    if members_path is None and ledger_exists(target):
+        with SendLedger(target) as ledger:
             stored = ledger.member(address)
         member = stored.as_member() if stored is not None else None
     members_file = members_path or settings.path("members")
@@ -121,10 +142,11 @@ def _dry_run(settings: Settings, issue, editions: dict[str, RenderedIssue], back
     from ..delivery.audience import STORE_SOURCE, survey
     from ..members.file import iter_members
     from ..render.mime import MessageFactories
+    from ..store.engines import ledger_exists, ledger_target
     from ..store.ledger import SendLedger
 
-    ledger_path = settings.path("ledger")
-    ledger = SendLedger(ledger_path) if ledger_path.is_file() else None
+    target = ledger_target(settings)
+    ledger = SendLedger(target) if ledger_exists(target) else None
     try:
         run = ledger.send_run(issue.slug) if ledger is not None else None
         snapshot = ledger.audience(run.id) if ledger is not None and run is not None and not run.completed_at else None
@@ -149,23 +171,28 @@ def _dry_run(settings: Settings, issue, editions: dict[str, RenderedIssue], back
 
 
 def _real_send(settings: Settings, issue, editions: dict[str, RenderedIssue], backend: Backend, options, secret: str,
-               members_path: Path | None, explicit: bool, yes: bool, new_ledger: bool, skip_doctor: bool, issue_dir: Path) -> SendReport | None:
-    """Lease, ledger check, audience snapshot, DNS checks, confirmation, then the send itself."""
+               members_path: Path | None, explicit: bool, yes: bool, new_ledger: bool, skip_doctor: bool,
+               issue_dir: Path, shared: tuple[click.Context, int | None, bool]) -> SendReport | None:
+    """Lease, ledger check, audience snapshot, DNS checks, confirmation, then the send
+    itself: by this process, or shared by workers (``--workers N``, or a send that was
+    started shared), which ends the command itself."""
     from ..delivery.audience import members_file_source, prepare_send, store_source
     from ..delivery.history import earlier_send_findings, refuse_without_ledger
     from ..delivery.lease import HeldLease
     from ..render.mime import MessageFactories
+    from ..store.engines import ledger_target
     from ..store.ledger import SendLedger
     from ..store.trail import note_send
 
-    ledger_path = settings.path("ledger")
-    existed = ledger_path.exists()
+    target = ledger_target(settings)
+    ledger_path = target if isinstance(target, Path) else None  # the trail and its checks are about files
+    existed = ledger_path is None or ledger_path.exists()
     stop = threading.Event()
-    with SendLedger(ledger_path) as ledger, HeldLease(ledger, issue.slug, stop) as held:
+    with SendLedger(target) as ledger, HeldLease(ledger, issue.slug, stop) as held:
         if held.taken_over is not None:
             click.echo(f"Took over the send of {issue.slug} from {held.taken_over.describe()}: {held.why}.", err=True)
         before = ledger.send_run(issue.slug)
-        if before is None:
+        if before is None and ledger_path is not None:
             findings = earlier_send_findings(settings.root, issue.slug, ledger_path, existed, backend)
             if findings and not new_ledger:
                 refuse_without_ledger(issue.slug, findings)
@@ -190,7 +217,14 @@ def _real_send(settings: Settings, issue, editions: dict[str, RenderedIssue], ba
                 ledger.clear_audience(plan.run.id)
                 ledger.restore_run(before, plan.run)
             raise
-        note_send(settings.root, issue.slug, ledger_path, backend.name, plan.audience.members)
+        if ledger_path is not None:
+            note_send(settings.root, issue.slug, ledger_path, backend.name, plan.audience.members)
+        ctx, workers, quiet = shared
+        if workers or ledger.has_batches(plan.run.id):
+            from .workers import run_shared_send
+
+            run_shared_send(ctx, settings, factory, issue_dir, ledger, plan.run, backend, options, workers or 1, quiet)
+            return None
         return _run_send(factory, ledger, plan, settings, options, held, stop, issue_dir)
 
 
@@ -276,60 +310,3 @@ def _report_send(ctx: click.Context, report: SendReport, issue_dir: Path) -> Non
     if progress.deferred:
         click.echo(f"{progress.deferred:,} deferred after temporary failures: run `digest send {issue_dir}` again to retry them.", err=True)
         ctx.exit(1)
-
-
-@click.command()
-@issue_dir_argument
-@click.pass_context
-def status(ctx: click.Context, issue_dir: Path) -> None:
-    """Show an issue's send: its audience, members by state, last errors, completeness.
-
-    Example:
-
-        digest status issues/2015-10
-    """
-    from ..store.ledger import STATES, SendLedger
-
-    if not issue_dir.is_dir():
-        raise ContentError("not an issue folder (no such directory)", issue_dir)
-    settings = settings_from(ctx)
-    slug = issue_dir.resolve().name
-    ledger_path = settings.path("ledger")
-    if not ledger_path.is_file():
-        click.echo(f"Issue {slug}: not sent yet (no ledger at {ledger_path}).")
-        return
-    with SendLedger(ledger_path) as ledger:
-        run = ledger.send_run(slug)
-        if run is None:
-            click.echo(f"Issue {slug}: not sent yet (no send recorded in {ledger_path}).")
-            return
-        counts, unfinished = ledger.counts(run.id), ledger.unfinished(run.id)
-        audience, lease = ledger.audience(run.id), ledger.lease(slug)
-        skipped, examples = ledger.skipped_counts(run.id), ledger.skipped_rows(run.id)
-    click.echo(f"Issue {slug}: send via {run.backend}, started {run.started_at}, {run.runs} run(s), last {run.updated_at}")
-    if audience is not None:
-        click.echo(f"Audience: {audience.members:,} member(s) from {audience.source} (sha256 {audience.source_hash}), "
-                   f"taken {audience.taken_at}")
-        _report_skipped(skipped, examples, audience.source)
-    for state in STATES:
-        if state in counts or state in ("sent", "failed", "deferred", "sending"):
-            click.echo(f"  {state:9s} {counts.get(state, 0):,}")
-    if lease is not None:
-        from ..store.leases import holder_gone
-
-        gone = holder_gone(lease)
-        if gone:
-            click.echo(f"Last held by {lease.describe()}, now gone ({gone}): the next `digest send` takes it over")
-        else:
-            click.echo(f"Being sent now by {lease.describe()}")
-    if run.completed_at:
-        click.echo(f"Complete: yes ({run.completed_at})")
-    else:
-        click.echo(f"Complete: no: run `digest send {issue_dir}` to resume")
-    not_delivered = sum(counts.get(state, 0) for state in ("failed", "deferred", "sending"))
-    if unfinished:
-        click.echo("Not delivered (last error):")
-    for delivery in unfinished:
-        click.echo(f"  {delivery.email}  {delivery.state}  {delivery.error or '(in flight when a run stopped)'}")
-    if not_delivered > len(unfinished):
-        click.echo(f"  ... and {not_delivered - len(unfinished):,} more")

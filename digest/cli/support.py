@@ -75,6 +75,7 @@ class LinkProgress:
 
 
 def ledger_from(ctx: click.Context) -> SendLedger:
+    from ..store.engines import ledger_target
     from ..store.ledger import SendLedger
 
-    return SendLedger(settings_from(ctx).path("ledger"))
+    return SendLedger(ledger_target(settings_from(ctx)))

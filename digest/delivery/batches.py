@@ -22,24 +22,28 @@ MAX_BACKOFF = 300.0  # seconds; a provider's Retry-After may ask for longer and 
 @dataclass(frozen=True)
 class SendOptions:
     """``[sending]``: messages/second (0 = unlimited), parallel connections, retries of a
-    temporary failure, members per batch (0 = the backend's maximum), backoff base (s)."""
+    temporary failure, members per batch (0 = the backend's maximum), backoff base (s),
+    and how long a worker of a shared send holds a batch without a heartbeat (s)."""
 
     rate: float = 0.0
     concurrency: int = 1
     retries: int = 5
     batch_size: int = 0
     backoff: float = 1.0
+    lease_seconds: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SendOptions":
         table = settings.table("sending")
         options = cls(float(table["rate"]), int(table["concurrency"]), int(table["retries"]),
-                      int(table["batch_size"]), float(table["backoff"]))
+                      int(table["batch_size"]), float(table["backoff"]), float(table["lease_seconds"]))
         for name in ("rate", "retries", "batch_size", "backoff"):
             if getattr(options, name) < 0:
                 raise ConfigError(f"[sending] {name} must not be negative")
         if options.concurrency < 1:
             raise ConfigError("[sending] concurrency must be at least 1")
+        if options.lease_seconds < 1:
+            raise ConfigError("[sending] lease_seconds must be at least 1")
         return options
 
     def batch_size_for(self, backend: Backend) -> int:

@@ -33,7 +33,7 @@ class HeldLease:
 
     def __enter__(self) -> "HeldLease":
         self.lease, self.taken_over, self.why = self.ledger.acquire_lease(self.issue_slug)
-        self._thread = threading.Thread(target=self._beat, args=(self.ledger.path,), name="digest-lease", daemon=True)
+        self._thread = threading.Thread(target=self._beat, args=(self.ledger.target,), name="digest-lease", daemon=True)
         self._thread.start()
         return self
 
@@ -42,10 +42,10 @@ class HeldLease:
         assert self.lease is not None
         self.ledger.renew_lease(self.lease)
 
-    def _beat(self, path: Path) -> None:
+    def _beat(self, target: str | Path) -> None:
         assert self.lease is not None
         try:
-            with SendLeases(path) as own_connection:
+            with SendLeases(target) as own_connection:
                 while not self._done.wait(self.every):
                     try:
                         own_connection.renew_lease(self.lease)

@@ -22,6 +22,7 @@ from ..config import Settings
 from ..errors import TemplateError
 from ..i18n import catalog_languages, language_name, match_language, negotiate, translations
 from ..render.templates import language_context, make_environment, render_template
+from ..store.engines import ledger_target
 from ..store.ledger import SendLedger
 from .confirmation import ConfirmationMailer
 from .http import CSRF_COOKIE, Request, Response, csrf_cookie_header
@@ -51,10 +52,10 @@ class LedgerPool:
     burst of sign-ups would contend for SQLite's lock; and writes queue for that lock
     anyway, so a handful of connections serves any number of request threads."""
 
-    def __init__(self, path: Path, size: int = 4):
+    def __init__(self, target: str | Path, size: int = 4):
         self._free: queue.LifoQueue[SendLedger] = queue.LifoQueue()
         for _ in range(size):
-            self._free.put(SendLedger(path))
+            self._free.put(SendLedger(target))
 
     @contextmanager
     def connection(self) -> Iterator[SendLedger]:
@@ -78,7 +79,7 @@ class Site:
         self.interval = float(web["confirmation_interval"])
         self.hours = float(web["confirm_hours"])
         self.trust_forwarded = bool(web["trust_forwarded"])
-        self.ledgers = LedgerPool(settings.path("ledger"))
+        self.ledgers = LedgerPool(ledger_target(settings))
         self.paths = Paths.under(settings.newsletter.base_url)
         self.env = make_environment(settings.templates_dir)
         self.env.globals["unknown_message"] = _unknown_message

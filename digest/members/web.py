@@ -30,7 +30,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ..addresses import is_valid_address
 from ..config import Settings, load_settings
+from ..errors import LedgerError
 from ..i18n import catalog_languages, match_language, negotiate, translations
+from ..store.engines import ledger_target
 from ..store.ledger import SendLedger
 from .tokens import list_id_for, unsubscribe_base, unsubscribe_secret, verify_legacy_token, verify_token
 
@@ -57,7 +59,7 @@ class UnsubscribeApp:
         self.settings = settings
         self.secret = unsubscribe_secret(settings, required=True)
         self.list_id = list_id_for(settings)
-        self.ledger_path = settings.path("ledger")
+        self.ledger_path = ledger_target(settings)
         self.path = urlsplit(unsubscribe_base(settings)).path.rstrip("/") or "/"
         self.languages = tuple(dict.fromkeys([settings.newsletter.language, *catalog_languages(settings.locale_dir)]))
 
@@ -107,8 +109,13 @@ class UnsubscribeApp:
         address = self._member(fields)
         if form.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE or address is None:
             return self._invalid(respond, _)
-        with SendLedger(self.ledger_path) as ledger:
-            ledger.suppress(address, "unsubscribe", "web")
+        try:
+            with SendLedger(self.ledger_path) as ledger:
+                ledger.suppress(address, "unsubscribe", "web")
+        except LedgerError:  # a shared ledger's server is down: nothing recorded, so ask for a retry
+            return respond("503 Service Unavailable", _("Please try again"),
+                           html.escape(_("Your unsubscribe could not be recorded just now. Please try again in a minute.")),
+                           [("Retry-After", "60")])
         text = html.escape(_("%(address)s will get no more email from %(newsletter)s.")) % {
             "address": f"<strong>{html.escape(address)}</strong>", "newsletter": html.escape(self.settings.newsletter.name)}
         return respond("200 OK", _("You are unsubscribed"), text)

@@ -18,35 +18,6 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .database import LedgerDatabase, utc_now
 
-AUDIENCE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS audiences (
-    send_id     INTEGER PRIMARY KEY REFERENCES sends(id),
-    source      TEXT NOT NULL,      -- where the members came from (a file's absolute path, or a source's name)
-    source_hash TEXT NOT NULL,      -- sha256 of the source as it was read
-    members     INTEGER NOT NULL,   -- rows in audience_members
-    skipped     INTEGER NOT NULL,   -- rows in audience_skipped
-    taken_at    TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audience_members (
-    send_id  INTEGER NOT NULL REFERENCES sends(id),
-    position INTEGER NOT NULL,            -- order of sending: the source's order
-    email    TEXT NOT NULL,               -- the address as it is mailed (domain in A-labels)
-    name     TEXT NOT NULL DEFAULT '',
-    language TEXT NOT NULL DEFAULT '',
-    fields   TEXT NOT NULL DEFAULT '{}',  -- JSON object: every column, for member.<column>
-    line     INTEGER NOT NULL DEFAULT 0,  -- where the source had the member
-    PRIMARY KEY (send_id, position)
-);
-CREATE TABLE IF NOT EXISTS audience_skipped (
-    send_id  INTEGER NOT NULL REFERENCES sends(id),
-    line     INTEGER NOT NULL,
-    email    TEXT NOT NULL DEFAULT '',
-    kind     TEXT NOT NULL,               -- invalid | duplicate | suppressed
-    reason   TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS audience_skipped_by_send ON audience_skipped (send_id, line);
-"""
-
 
 @dataclass(frozen=True)
 class AudienceInfo:
@@ -118,9 +89,8 @@ class AudienceStore(LedgerDatabase):
         with self.transaction():
             self._clear(send_id)
             for block in blocks:
-                self.db.executemany(
-                    "INSERT INTO audience_members (send_id, position, email, name, language, fields, line) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                self.db.copy_rows(  # COPY on PostgreSQL: a million members load in seconds
+                    "audience_members", ("send_id", "position", "email", "name", "language", "fields", "line"),
                     [(send_id, members + n, m.email, m.name, m.language, json.dumps(m.fields, ensure_ascii=False), m.line)
                      for n, m in enumerate(block.members, 1)],
                 )

@@ -16,19 +16,6 @@ from datetime import datetime, timedelta, timezone
 from .members import PENDING, Consent, MemberStore, Profile
 from .privacy import MemberPrivacy
 
-CONFIRMATIONS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS confirmations (
-    id           TEXT PRIMARY KEY,            -- random; the link carries it sealed, never the address
-    email        TEXT NOT NULL,               -- lower-cased address
-    name         TEXT NOT NULL DEFAULT '',    -- what the form asked for, applied on confirmation
-    language     TEXT NOT NULL DEFAULT '',
-    requested_at TEXT NOT NULL,
-    expires_at   TEXT NOT NULL,
-    used_at      TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS confirmations_by_email ON confirmations (email, requested_at);
-"""
-
 
 class ConfirmOutcome(str, enum.Enum):
     CONFIRMED = "confirmed"

@@ -24,17 +24,6 @@ from datetime import datetime, timedelta, timezone
 from ..errors import SendRefused
 from .database import LedgerDatabase, utc_now
 
-LEASE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS send_leases (
-    issue        TEXT PRIMARY KEY,   -- issue slug
-    holder       TEXT NOT NULL,      -- random token of the run holding the lease
-    pid          INTEGER NOT NULL,
-    host         TEXT NOT NULL,
-    user_name    TEXT NOT NULL DEFAULT '',
-    acquired_at  TEXT NOT NULL,
-    heartbeat_at TEXT NOT NULL
-);
-"""
 
 HEARTBEAT_EVERY = 5.0                 # seconds between heartbeats of a running send
 STALE_AFTER = timedelta(seconds=60)   # a heartbeat this old means the holder is gone

@@ -26,25 +26,6 @@ CONSENT_METHODS = ("form", "import", "cli")
 PROFILE_COLUMNS = ("email", "name", "language")
 
 # Portable SQL (SQLite and PostgreSQL agree on all of it): text timestamps in ISO 8601 UTC.
-MEMBERS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS members (
-    email          TEXT PRIMARY KEY,            -- lower-cased address: unique case-insensitively
-    address        TEXT NOT NULL,               -- the normalised address as given, for To:
-    name           TEXT NOT NULL DEFAULT '',
-    language       TEXT NOT NULL DEFAULT '',
-    fields         TEXT NOT NULL DEFAULT '{}',  -- custom fields, a JSON object of strings
-    status         TEXT NOT NULL CHECK (status IN ('pending', 'subscribed', 'unsubscribed', 'bounced', 'complained')),
-    status_reason  TEXT NOT NULL DEFAULT '',    -- why: unsubscribe | bounce | complaint | manual | import | confirmed
-    status_source  TEXT NOT NULL DEFAULT '',    -- who said so: web, cli, import: FILE, postmark: hard, ...
-    status_at      TEXT NOT NULL,
-    consent_method TEXT NOT NULL DEFAULT '',    -- form | import | cli ('' until consent is given)
-    consent_at     TEXT NOT NULL DEFAULT '',
-    consent_ip     TEXT NOT NULL DEFAULT '',    -- the confirming client's /24 (IPv4) or /48 (IPv6) network
-    created_at     TEXT NOT NULL,
-    updated_at     TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS members_by_status ON members (status, email);
-"""
 
 _COLUMNS = ("email, address, name, language, fields, status, status_reason, status_source, status_at, "
             "consent_method, consent_at, consent_ip, created_at, updated_at")

@@ -17,16 +17,6 @@ from typing import Any, Sequence
 from .database import marks, utc_now
 from .members import MemberStore
 
-PRIVACY_SCHEMA = """
-CREATE TABLE IF NOT EXISTS store_meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS forgotten (
-    hash         TEXT PRIMARY KEY,   -- HMAC-SHA256(salt, lower-cased address), hex
-    forgotten_at TEXT NOT NULL
-);
-"""
 
 FORGOTTEN_PREFIX = "forgotten:"
 

@@ -14,37 +14,6 @@ from typing import Callable, Iterable, Sequence
 
 from .database import LedgerDatabase, marks, utc_now
 
-SEND_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sends (
-    id           INTEGER PRIMARY KEY,
-    issue        TEXT NOT NULL UNIQUE, -- issue slug: one send run per issue, resumed in place
-    backend      TEXT NOT NULL,
-    runs         INTEGER NOT NULL DEFAULT 1,
-    started_at   TEXT NOT NULL,
-    updated_at   TEXT NOT NULL,
-    completed_at TEXT                  -- set when a run ended with every member final
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    send_id     INTEGER NOT NULL REFERENCES sends(id),
-    email       TEXT NOT NULL,              -- lower-cased address
-    state       TEXT NOT NULL,              -- sending | sent | queued | deferred | failed | suppressed
-    message_id  TEXT NOT NULL DEFAULT '',   -- our Message-ID, reused when sent again
-    provider_id TEXT NOT NULL DEFAULT '',
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    error       TEXT NOT NULL DEFAULT '',
-    updated_at  TEXT NOT NULL,
-    language    TEXT NOT NULL DEFAULT '',   -- the member's language, recorded with the intent
-    PRIMARY KEY (send_id, email)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_by_state ON deliveries (send_id, state);
-"""
-
-# Ledgers written before deliveries had a language column.
-SEND_UPGRADES = (
-    ("SELECT language FROM deliveries LIMIT 0",
-     "ALTER TABLE deliveries ADD COLUMN language TEXT NOT NULL DEFAULT '';"),
-)
-
 SENDING = "sending"
 DEFERRED = "deferred"
 FAILED = "failed"

@@ -18,27 +18,9 @@ from .database import marks, utc_now
 from .members import BOUNCED, COMPLAINED, SUPPRESSED_STATUSES, UNSUBSCRIBED, MemberStore
 from .privacy import FORGOTTEN_PREFIX, MemberPrivacy
 
-SUPPRESSION_SCHEMA = """
-CREATE TABLE IF NOT EXISTS soft_bounces (
-    email      TEXT PRIMARY KEY,   -- lower-cased address
-    in_a_row   INTEGER NOT NULL,
-    updated_at TEXT NOT NULL
-);
-"""
-
 # The old table's reasons as statuses; 'manual' and 'import' are unsubscribes (the reason is kept).
 STATUS_FOR_REASON = {"unsubscribe": UNSUBSCRIBED, "bounce": BOUNCED, "complaint": COMPLAINED,
                      "manual": UNSUBSCRIBED, "import": UNSUBSCRIBED}
-
-SUPPRESSIONS_TABLE_MIGRATION = """
-INSERT INTO members (email, address, status, status_reason, status_source, status_at, created_at, updated_at)
-SELECT email, email,
-       CASE reason WHEN 'bounce' THEN 'bounced' WHEN 'complaint' THEN 'complained' ELSE 'unsubscribed' END,
-       reason, source, created_at, created_at, created_at
-FROM suppressions WHERE true  -- SQLite needs a WHERE to parse ON CONFLICT after a SELECT
-ON CONFLICT (email) DO NOTHING;
-DROP TABLE suppressions;
-"""
 
 
 @dataclass(frozen=True)
@@ -51,10 +33,6 @@ class Suppression:
 
 class SuppressionList(MemberPrivacy, MemberStore):
     """The suppression list (members' statuses) and soft-bounce runs, on the ledger's connection."""
-
-    def __init__(self, path) -> None:
-        super().__init__(path)
-        self._migrate_suppressions_table()
 
     def suppress(self, email: str, reason: str, source: str = "") -> bool:
         """Stop mail to an address (a member or not); False if it was suppressed already,
@@ -115,20 +93,3 @@ class SuppressionList(MemberPrivacy, MemberStore):
     def soft_bounces_in_a_row(self, email: str) -> int:
         row = self.db.execute("SELECT in_a_row FROM soft_bounces WHERE email = ?", (email.strip().lower(),)).fetchone()
         return int(row[0]) if row else 0
-
-    def _migrate_suppressions_table(self) -> None:
-        """Move a ``suppressions`` table left by an earlier version into members' statuses,
-        once, atomically (two processes opening the ledger together both check inside
-        the write transaction)."""
-        if not self._has_table("suppressions"):
-            return
-        with self.transaction():
-            if self._has_table("suppressions"):
-                for statement in SUPPRESSIONS_TABLE_MIGRATION.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
-
-    def _has_table(self, name: str) -> bool:
-        # SQLite's catalogue: only SQLite ledgers ever had the old table.
-        row = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
-        return row is not None
