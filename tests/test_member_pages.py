@@ -4,8 +4,6 @@ templates), a code no message has fails with the file named, languages are match
 tag and Accept-Language, and the per-client limit slides with time."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from digest.errors import TemplateError
@@ -13,7 +11,7 @@ from digest.members.http import Request
 from digest.members.limits import RateLimiter
 from digest.members.site import Site
 
-from .conftest import REPO
+from .conftest import REPO, with_table
 from .test_languages import template_messages
 
 
@@ -23,8 +21,14 @@ def test_the_pages_and_the_confirmation_email_are_in_the_catalogs_extraction():
             "Confirm your subscription to %(newsletter)s", "One click and you are in."} <= wanted
 
 
-def test_languages_are_matched_by_tag_and_accept_language(settings):
-    site = Site(settings, "secret")
+@pytest.fixture
+def private_ledger(settings, tmp_path):
+    """The repository's settings with a ledger of the test's own: the site opens it."""
+    return with_table(settings, "ledger", path=str(tmp_path / "ledger.sqlite"))
+
+
+def test_languages_are_matched_by_tag_and_accept_language(private_ledger):
+    site = Site(private_ledger, "secret")
     assert site.languages == ("en", "ja")
 
     def request(accept: str) -> Request:
@@ -35,14 +39,13 @@ def test_languages_are_matched_by_tag_and_accept_language(settings):
     assert site.language_for(request("de, ja;q=0"), "fr") == "en"
 
 
-def test_a_page_naming_a_message_that_does_not_exist_fails_with_the_file_named(tmp_path, settings):
+def test_a_page_naming_a_message_that_does_not_exist_fails_with_the_file_named(tmp_path, private_ledger):
     templates = tmp_path / "templates"
     (templates / "pages").mkdir(parents=True)
     for name in ("base.html", "messages.html", "message.html"):
         (templates / "pages" / name).write_text((REPO / "templates" / "pages" / name).read_text(encoding="utf-8"),
                                                 encoding="utf-8")
-    tables = {**settings.tables, "paths": {**settings.tables["paths"], "templates": str(templates)}}
-    site = Site(replace(settings, tables=tables), "secret")
+    site = Site(with_table(private_ledger, "paths", templates=str(templates)), "secret")
     with pytest.raises(TemplateError, match="pages/messages.html has no message 'no_such_message'"):
         site.message(Request({"REQUEST_METHOD": "GET"}), "en", "check_inbox_title", "no_such_message")
 
