@@ -2,9 +2,9 @@
 a ledger made before them, and the same semantics on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -18,11 +18,21 @@ from digest.store.migrations import latest
 
 from .conftest import REPO, ledger_env
 
-LEGACY = REPO / "tests" / "fixtures" / "ledger-before-migrations.sqlite"
+# Ledgers made by earlier code, kept as SQL dumps (`sqlite3 FILE .dump`) so they are
+# reviewable text, not binary ledgers in git; ``restore`` makes the file again.
+LEGACY = REPO / "tests" / "fixtures" / "ledger-before-migrations.sql"
 # Made by the code of the send-trust merge: its tables (audiences, leases, deliveries.language), no versions.
-LEGACY_SEND_TRUST = REPO / "tests" / "fixtures" / "ledger-before-migrations-send-trust.sqlite"
+LEGACY_SEND_TRUST = REPO / "tests" / "fixtures" / "ledger-before-migrations-send-trust.sql"
 # That file opened by the code of the members merge: suppressions moved into members, no versions.
-LEGACY_MEMBERS = REPO / "tests" / "fixtures" / "ledger-before-migrations-members.sqlite"
+LEGACY_MEMBERS = REPO / "tests" / "fixtures" / "ledger-before-migrations-members.sql"
+
+
+def restore(dump: Path, target: Path) -> Path:
+    """The ledger file ``dump`` was made from, written at ``target``."""
+    with sqlite3.connect(target) as connection:
+        connection.executescript(dump.read_text(encoding="utf-8"))
+    connection.close()
+    return target
 
 
 def versions(ledger: SendLedger) -> list[int]:
@@ -60,7 +70,7 @@ def test_a_password_in_the_url_is_never_shown():
 
 def test_a_ledger_made_before_schema_versions_is_upgraded_when_opened(tmp_path):
     legacy = tmp_path / "ledger.sqlite"
-    shutil.copy(LEGACY, legacy)
+    restore(LEGACY, legacy)
     with SendLedger(legacy) as ledger:
         assert versions(ledger) == list(range(1, latest("sqlite") + 1))
         assert {s.email: s.reason for s in ledger.suppressions()} == {"gone@example.org": "unsubscribe",
@@ -78,7 +88,7 @@ def test_a_ledger_made_before_schema_versions_is_upgraded_when_opened(tmp_path):
 
 def test_a_ledger_made_with_the_send_trust_tables_but_no_versions_is_adopted_as_version_2(tmp_path):
     legacy = tmp_path / "ledger.sqlite"
-    shutil.copy(LEGACY_SEND_TRUST, legacy)
+    restore(LEGACY_SEND_TRUST, legacy)
     with SendLedger(legacy) as ledger:
         assert versions(ledger) == list(range(1, latest("sqlite") + 1))
         adopted = [row[0] for row in ledger.db.execute("SELECT applied_at FROM schema_version WHERE version <= 2")]
@@ -92,7 +102,7 @@ def test_a_ledger_made_with_the_send_trust_tables_but_no_versions_is_adopted_as_
 
 def test_a_ledger_made_with_the_members_store_but_no_versions_is_adopted_as_version_4(tmp_path):
     legacy = tmp_path / "ledger.sqlite"
-    shutil.copy(LEGACY_MEMBERS, legacy)
+    restore(LEGACY_MEMBERS, legacy)
     with SendLedger(legacy) as ledger:
         assert versions(ledger) == list(range(1, latest("sqlite") + 1))
         stamps = dict(ledger.db.execute("SELECT version, applied_at FROM schema_version").fetchall())
@@ -185,8 +195,8 @@ def test_suppressions_made_on_one_machine_are_seen_by_the_cli_on_another(ledger_
     assert "gone@example.org\tmanual" in listed.output
 
 
-def test_the_legacy_fixture_really_has_no_schema_version():
-    with sqlite3.connect(f"file:{LEGACY}?mode=ro", uri=True) as connection:
+def test_the_legacy_fixture_really_has_no_schema_version(tmp_path):
+    with sqlite3.connect(restore(LEGACY, tmp_path / "legacy.sqlite")) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"suppressions", "soft_bounces", "sends", "deliveries"}
 
