@@ -9,6 +9,7 @@ too long, a full disk).
 from __future__ import annotations
 
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -57,11 +58,26 @@ class SqliteEngine(Engine):
         except sqlite3.Error as exc:
             raise ledger_error(exc, path) from None
         try:
-            self.execute("PRAGMA journal_mode=WAL")
+            self._enter_wal()
             self.execute(f"PRAGMA synchronous={synchronous}")
         except LedgerError:
             self.connection.close()
             raise
+
+    def _enter_wal(self, patience: float = 30.0) -> None:
+        """WAL mode, which the file then keeps. Switching a file into it takes an exclusive
+        lock, and two processes opening a new ledger at once (two sends started together)
+        can be refused at once, without the busy timeout's wait: retry for as long as
+        that timeout would have waited."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                self.connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.Error as exc:
+                if not isinstance(exc, sqlite3.OperationalError) or "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise ledger_error(exc, self.path) from None
+                time.sleep(0.05)
 
     def error(self, exc: BaseException) -> LedgerError:
         assert isinstance(exc, sqlite3.Error)
