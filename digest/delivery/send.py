@@ -209,21 +209,29 @@ def _messages(factory: MessageFactory | MessageFactories, ledger: SendLedger, se
     after = 0
     while rows := ledger.audience_block(send_id, after):
         after = rows[-1].position
-        todo = [row for row in rows if row.state not in FINAL_STATES]
-        suppressed = ledger.suppressed_among([row.email for row in todo]) if todo else set()
-        unsent: list[Outcome] = []
-        for row in todo:
-            if row.email.lower() in suppressed:
-                unsent.append(Outcome(row.email, SUPPRESSED, "", "suppressed after the audience was taken"))
-                continue
-            try:
-                message = build_message(factory, row)
-            except DigestError as exc:
-                unsent.append(Outcome(row.email, FAILED, "", f"line {row.line}: the message cannot be built: {exc}"))
-                continue
-            yield message, row.language
+        messages, unsent = build_messages(factory, ledger, [row for row in rows if row.state not in FINAL_STATES])
+        yield from messages
         if unsent:
             recorder.unsent(unsent)
+
+
+def build_messages(factory: MessageFactory | MessageFactories, ledger: SendLedger,
+                   todo: list[AudienceRow]) -> tuple[list[tuple[OutgoingMessage, str]], list[Outcome]]:
+    """(message, language) for each member of ``todo`` still to mail, and an outcome for
+    each that will not be: suppressed since the snapshot, or data that cannot go into a
+    message (refused, never retried). Shared by the single send and the workers."""
+    suppressed = ledger.suppressed_among([row.email for row in todo]) if todo else set()
+    messages: list[tuple[OutgoingMessage, str]] = []
+    unsent: list[Outcome] = []
+    for row in todo:
+        if row.email.lower() in suppressed:
+            unsent.append(Outcome(row.email, SUPPRESSED, "", "suppressed after the audience was taken"))
+            continue
+        try:
+            messages.append((build_message(factory, row), row.language))
+        except DigestError as exc:
+            unsent.append(Outcome(row.email, FAILED, "", f"line {row.line}: the message cannot be built: {exc}"))
+    return messages, unsent
 
 
 def reconcile(ledger: SendLedger, send_id: int, issue_slug: str, backend: Backend) -> tuple[int, int]:

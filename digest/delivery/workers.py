@@ -23,13 +23,13 @@ from typing import Callable
 
 from ..errors import DeliveryError, DigestError
 from ..members.file import chunks
-from ..render.mime import MessageFactories, OutgoingMessage
-from ..store.ledger import (FAILED, FINAL_STATES, SENDING, SUPPRESSED, Claim, Intent, Outcome,
+from ..render.mime import MessageFactories
+from ..store.ledger import (FINAL_STATES, SENDING, Claim, Intent, Outcome,
                             SendLedger, SendRun)
 from ..store.space import ensure_room
 from .backends.base import Backend, Status
 from .batches import SendOptions, deliver_batch
-from .send import Progress, _Recorder, build_message
+from .send import Progress, _Recorder, build_messages
 
 # With a rate, a chunk is at most this share of a second's messages, so no 1-second
 # window sees more than the rate plus one chunk (5% over at 20 messages a second).
@@ -120,17 +120,7 @@ def _work_batch(factory: MessageFactories, ledger: SendLedger, backend: Backend,
     rows = ledger.audience_block(send_id, claim.first - 1, claim.last - claim.first + 1)
     confirmed = _confirm_in_flight(ledger, backend, factory, send_id, rows, recorder.progress)
     todo = [row for row in rows if row.state not in FINAL_STATES and row.email.lower() not in confirmed]
-    suppressed = ledger.suppressed_among([row.email for row in todo]) if todo else set()
-    messages: list[tuple[OutgoingMessage, str]] = []
-    unsent: list[Outcome] = []
-    for row in todo:
-        if row.email.lower() in suppressed:
-            unsent.append(Outcome(row.email, SUPPRESSED, "", "suppressed after the audience was taken"))
-            continue
-        try:
-            messages.append((build_message(factory, row), row.language))
-        except DigestError as exc:  # a member whose data cannot go into a message: refused, never retried
-            unsent.append(Outcome(row.email, FAILED, "", f"line {row.line}: the message cannot be built: {exc}"))
+    messages, unsent = build_messages(factory, ledger, todo)
     if unsent:
         recorder.unsent(unsent)
     rate = ledger.rate(send_id)
