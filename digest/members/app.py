@@ -8,18 +8,17 @@ on its first request; ``digest serve`` runs it on 127.0.0.1 with wsgiref.
 """
 from __future__ import annotations
 
-import threading
 from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from ..config import Settings, load_settings
+from ..config import Settings
 from ..members.tokens import unsubscribe_secret
 from .http import BodyTooLarge, Request, Response, StartResponse
 from .preferences import preferences_page
 from .signup import confirm_page, subscribe_page
 from .site import Site
-from .web import ThreadingWSGIServer, UnsubscribeApp
+from .web import LazyApp, ThreadingWSGIServer, UnsubscribeApp
 
 Handler = Callable[[Site, Request], Response]
 
@@ -62,18 +61,11 @@ def make_public_app(settings: Settings) -> PublicApp:
     return PublicApp(settings)
 
 
-class LazyPublicApp:
-    """Module-level ``app`` for WSGI servers: settings are read on the first request."""
+class LazyPublicApp(LazyApp):
+    """The public app, lazily: what ``digest.web:app`` names."""
 
     def __init__(self) -> None:
-        self._app: PublicApp | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        with self._lock:
-            if self._app is None:
-                self._app = make_public_app(load_settings())
-        return self._app(environ, start_response)
+        super().__init__(make_public_app)
 
 
 app = LazyPublicApp()

@@ -158,18 +158,27 @@ def make_app(settings: Settings) -> UnsubscribeApp:
     return UnsubscribeApp(settings)
 
 
-class _LazyApp:
-    """Module-level ``app`` for WSGI servers: settings are read on the first request."""
+class LazyApp:
+    """A module-level ``app`` for WSGI servers: ``make`` builds the real one from the
+    settings (config.toml and the environment) on the first request, not at import."""
 
-    def __init__(self) -> None:
-        self._app: UnsubscribeApp | None = None
+    def __init__(self, make: Callable[[Settings], Callable[..., Iterable[bytes]]]) -> None:
+        self._make = make
+        self._app: Callable[..., Iterable[bytes]] | None = None
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         with self._lock:
             if self._app is None:
-                self._app = make_app(load_settings())
+                self._app = self._make(load_settings())
         return self._app(environ, start_response)
+
+
+class _LazyApp(LazyApp):
+    """The unsubscribe app alone, lazily (the public app in ``app.py`` includes it)."""
+
+    def __init__(self) -> None:
+        super().__init__(make_app)
 
 
 app = _LazyApp()
