@@ -9,6 +9,7 @@ import pytest
 
 from digest.errors import ConfigError
 from digest.members.tokens import (
+    decode_token,
     list_id_for,
     make_token,
     read_token,
@@ -62,7 +63,7 @@ def test_token_made_with_another_secret_is_refused():
 def test_token_shows_no_address_in_any_common_encoding():
     address = "member@example.org"
     token = make_token(SECRET, LIST, address)
-    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    raw = decode_token(token)
     encodings = [address, quote(address, safe=""), address.encode().hex(),
                  base64.b64encode(address.encode()).decode().rstrip("="),
                  base64.urlsafe_b64encode(address.encode()).decode().rstrip("=")]

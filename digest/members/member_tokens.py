@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..config import Settings
+from .tokens import decode_token, encode_token
 
 PREFERENCES, CONFIRM = b"preferences", b"confirm"
 _VERSION = b"\x01"
@@ -35,12 +36,12 @@ class TokenSealer:
 
     def seal(self, purpose: bytes, payload: bytes) -> str:
         nonce = os.urandom(_NONCE)
-        return _b64(_VERSION + nonce + self._aead.encrypt(nonce, payload, purpose))
+        return encode_token(_VERSION + nonce + self._aead.encrypt(nonce, payload, purpose))
 
     def open(self, purpose: bytes, token: str) -> bytes | None:
         """The payload, or None for a token that was forged, altered or made for another purpose."""
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            raw = decode_token(token)
         except (binascii.Error, ValueError):
             return None
         if len(raw) < 1 + _NONCE + 16 or raw[:1] != _VERSION:
